@@ -21,36 +21,8 @@ import json
 import os
 import sys
 
-SCRIPT = r'''#!%(python)s
-import fcntl, json, os, sys, time
-holder = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-with open(os.path.join(holder, 'fake.json')) as f:
-    replies = json.load(f)
-args = sys.argv[1:]
-with open(os.path.join(holder, 'calls.log'), 'a') as log:
-    fcntl.flock(log, fcntl.LOCK_EX)
-    log.write(json.dumps(args) + '\n')
-key = ' '.join(args)
-reply = replies.get(key, replies.get(args[0] if args else '', {'__raw__': True}))
-if not (isinstance(reply, dict) and reply.get('__raw__')):
-    reply = {'stdout': json.dumps(reply, ensure_ascii=False)}
-text = reply.get('stdout', '')
-if '{n}' in text:
-    with open(os.path.join(holder, 'counter'), 'a+') as c:
-        fcntl.flock(c, fcntl.LOCK_EX)
-        c.seek(0)
-        n = int(c.read() or 0) + 1
-        c.seek(0)
-        c.truncate()
-        c.write(str(n))
-    text = text.replace('{n}', str(n))
-if reply.get('sleep'):
-    time.sleep(reply['sleep'])
-sys.stderr.write(reply.get('stderr', ''))
-sys.stdout.write(text)
-sys.stdout.flush()
-sys.exit(reply.get('rc', 0))
-'''
+SCRIPT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           'integration', 'targets', 'setup_fake_provider', 'files', 'fake_provider.py')
 
 FULL_HELP = {'options': ['help', 'configs', 'order', 'order_status'], 'status': 'enabled'}
 
@@ -61,8 +33,10 @@ def make_provider(root, name, replies=None, help_reply=None, executable=True, co
     os.makedirs(os.path.join(holder, 'bin'), exist_ok=True)
     set_replies(holder, replies, help_reply)
     path = os.path.join(holder, 'bin', name)
+    with open(SCRIPT_FILE) as handle:
+        script = handle.read().split('\n', 1)[1]
     with open(path, 'w') as handle:
-        handle.write(SCRIPT % {'python': sys.executable})
+        handle.write('#!%s\n%s' % (sys.executable, script))
     os.chmod(path, 0o755 if executable else 0o644)
     if config:
         os.makedirs(os.path.join(holder, 'etc'), exist_ok=True)
