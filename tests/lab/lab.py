@@ -70,7 +70,7 @@ class LabError(Exception):
 
 
 def _run(argv, data=None, check=True):
-    proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    proc = subprocess.run(argv, input=data, check=False, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           stdin=None if data is not None else subprocess.DEVNULL)
     if check and proc.returncode != 0:
         raise LabError('%s failed (rc=%d): %s' % (' '.join(argv), proc.returncode,
@@ -85,7 +85,7 @@ def ensure_sshd():
     sys.stderr.write('lab: %s is missing: running apt-get update && apt-get install -y openssh-server\n' % SSHD)
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
     for argv in (['apt-get', 'update'], ['apt-get', 'install', '-y', 'openssh-server']):
-        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr, env=env)
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=sys.stderr, env=env, check=False)
         if proc.returncode != 0:
             raise LabError('%s failed (rc=%d)' % (' '.join(argv), proc.returncode))
     if not os.path.exists(SSHD):
@@ -431,7 +431,7 @@ def ssh(host, command, lab_dir=None, timeout=30):
             '-o', 'NumberOfPasswordPrompts=1', '-o', 'ConnectTimeout=10', '-o', 'LogLevel=ERROR',
             '-p', str(host['port']), '-l', host['user'], host['address'], command]
     return subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          env=env, timeout=timeout, universal_newlines=True)
+                          env=env, timeout=timeout, universal_newlines=True, check=False)
 
 
 def _close_control_masters(lab_dir):

@@ -38,7 +38,7 @@ def _snapshot():
 
 
 def _netns():
-    out = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+    out = subprocess.run(['ip', 'netns', 'list'], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
     return set(line.split()[0] for line in out.splitlines() if line.strip())
 
 
@@ -88,7 +88,7 @@ def test_hosts_are_isolated_and_torn_down(lab_dir):
     pids = [h['pid'] for h in hosts]
     labmod.down(lab_dir)
     assert not _netns() & set(h['namespace'] for h in hosts)
-    links = subprocess.run(['ip', '-o', 'link'], stdout=subprocess.PIPE, universal_newlines=True).stdout
+    links = subprocess.run(['ip', '-o', 'link'], stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout
     assert not [h for h in hosts if ' %s@' % h['veth'] in links or ' %s:' % h['veth'] in links]
     for pid in pids:
         assert labmod._pid_start(pid, live=True) is None
@@ -110,12 +110,12 @@ def test_add_host_with_index_and_cli(lab_dir):
     # the CLI
     script = labmod.__file__
     proc = subprocess.run([sys.executable, script, 'up', '--dir', lab_dir, '--count', '1'],
-                          stdout=subprocess.PIPE, universal_newlines=True)
+                          stdout=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 0
     started = json.loads(proc.stdout)['hosts'][0]
     assert labmod.ssh(started, 'true').returncode == 0
     status = json.loads(subprocess.run([sys.executable, script, 'status', '--dir', lab_dir],
-                                       stdout=subprocess.PIPE, universal_newlines=True).stdout)
+                                       stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout)
     assert [h['name'] for h in status['hosts']] == [started['name']]
-    assert subprocess.run([sys.executable, script, 'down', '--dir', lab_dir]).returncode == 0
+    assert subprocess.run([sys.executable, script, 'down', '--dir', lab_dir], check=False).returncode == 0
     assert started['namespace'] not in _netns()
