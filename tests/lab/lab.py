@@ -30,6 +30,7 @@ CLI::
     python3 tests/lab/lab.py add --dir DIR [--index K] [--password P] [--expired]
     python3 tests/lab/lab.py down --dir DIR
     python3 tests/lab/lab.py status --dir DIR
+    python3 tests/lab/lab.py sweep      # orphans of killed runs (host folder gone)
 
 The state file ``<dir>/lab.json`` lists every host: ``name``, ``index``,
 ``namespace``, ``address``, ``port``, ``user``, ``password``, ``expired``,
@@ -464,6 +465,38 @@ def down(lab_dir):
         raise LabError('; '.join(errors))
 
 
+def sweep(min_age=60):
+    """Stop orphaned lab hosts of any lab folder: a ``bxlab*`` namespace whose
+    sshd's host folder was deleted, or one with no process at all that is
+    older than ``min_age`` seconds (a younger one may be starting). Returns
+    the namespaces removed. For leftovers of killed test runs."""
+    removed = []
+    out = _run(['ip', 'netns', 'list'], check=False).stdout.decode('utf-8', 'replace')
+    for line in out.splitlines():
+        namespace = line.split()[0] if line.split() else ''
+        if not namespace.startswith(NS_PREFIX) or not namespace[len(NS_PREFIX):].isdigit():
+            continue
+        pids = _ns_pids(namespace)
+        orphan = not pids
+        if orphan:
+            try:
+                orphan = time.time() - os.stat('/run/netns/' + namespace).st_mtime > min_age
+            except OSError:
+                continue
+        for pid in pids:
+            try:
+                with open('/proc/%d/mountinfo' % pid) as handle:
+                    sources = [m.split()[3] for m in handle if ' %s ' % INNER_DIR in m]
+            except IOError:
+                continue
+            if sources and sources[0].endswith('//deleted'):
+                orphan = True
+        if orphan:
+            _stop_host({'namespace': namespace, 'veth': namespace, 'pid': None})
+            removed.append(namespace)
+    return removed
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog='lab.py', description='SSH test hosts in network namespaces')
     sub = parser.add_subparsers(dest='action')
@@ -471,6 +504,7 @@ def main(argv=None):
     p_add = sub.add_parser('add', help='start one more host')
     p_down = sub.add_parser('down', help='stop every host')
     p_status = sub.add_parser('status', help='print the state file')
+    sub.add_parser('sweep', help='stop orphaned lab hosts (host folder deleted, or no process)')
     for p in (p_up, p_add, p_down, p_status):
         p.add_argument('--dir', required=True)
     for p in (p_up, p_add):
@@ -494,6 +528,9 @@ def main(argv=None):
                                log_level=args.log_level), sys.stdout, indent=2)
         elif args.action == 'down':
             down(args.dir)
+        elif args.action == 'sweep':
+            for namespace in sweep():
+                sys.stdout.write('removed %s\n' % namespace)
         elif args.action == 'status':
             json.dump(load(args.dir), sys.stdout, indent=2)
         else:

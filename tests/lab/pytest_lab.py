@@ -15,6 +15,8 @@ Use in a test module::
         extra = lab.add(password='0', expired=True)   # one more host, same teardown
 
 The hosts need root; without it the fixture fails (it does not skip).
+Under ``ansible-test units`` (every test in a forked child) the lab is set up
+per test instead of per module, so keep tests self-contained.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -56,7 +58,16 @@ class Lab(object):
             return sum(1 for line in handle if line.startswith('Connection from '))
 
 
-@pytest.fixture(scope='module')
+def _scope(fixture_name, config):
+    """One lab per module, except under ansible-test's ``ansible_forked``:
+    there each test runs in a child that ends with ``os._exit``, so a module
+    fixture would be set up per test and never torn down."""
+    forked = config.pluginmanager.has_plugin('ansible_forked') or 'ansible_forked' in os.environ.get(
+        'PYTEST_PLUGINS', '')
+    return 'function' if forked else 'module'
+
+
+@pytest.fixture(scope=_scope)
 def lab(request, tmp_path_factory):
     if os.geteuid() != 0:
         pytest.fail('the lab hosts need root (network and mount namespaces)')

@@ -10,6 +10,7 @@ __metaclass__ = type
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -119,3 +120,20 @@ def test_add_host_with_index_and_cli(lab_dir):
     assert [h['name'] for h in status['hosts']] == [started['name']]
     assert subprocess.run([sys.executable, script, 'down', '--dir', lab_dir], check=False).returncode == 0
     assert started['namespace'] not in _netns()
+
+
+def test_sweep_stops_orphans(tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail('the lab needs root')
+    kept_dir, lost_dir = str(tmp_path / 'kept'), str(tmp_path / 'lost')
+    try:
+        kept = labmod.add_host(kept_dir)
+        lost = labmod.add_host(lost_dir)
+        shutil.rmtree(lost_dir)   # a killed run whose temp folder was cleaned
+        removed = labmod.sweep()
+        assert lost['namespace'] in removed and kept['namespace'] not in removed
+        assert lost['namespace'] not in _netns() and kept['namespace'] in _netns()
+        assert labmod._pid_start(lost['pid'], live=True) is None
+        assert labmod.ssh(kept, 'true').returncode == 0
+    finally:
+        labmod.down(kept_dir)
