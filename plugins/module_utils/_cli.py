@@ -63,6 +63,7 @@ _STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', '
 _INTEGERS = ('timeout', 'workers')
 _FLAGS = ('verbose', 'help', 'force', 'retry_failed')
 _SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
+_ORIGINAL = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'verbose', 'help')
 
 USAGE = """Usage: bx-provider [-a ACTION] [-o json|plain] [options]
 Lists the provider plugins of this BitrixVM appliance, orders servers from
@@ -115,17 +116,20 @@ class _OptionError(Exception):
 
 
 def _long_name(text):
-    """The option a ``--text`` names: exact, or a unique prefix (as Getopt)."""
+    """The option a ``--text`` names: exact, or a unique prefix (as Getopt).
+
+    Prefixes of the original's options resolve as they did there, whatever
+    options this implementation adds.
+    """
     names = _STRINGS + _INTEGERS + _FLAGS
     if text in names:
         return text
     if text in _SHORT:
         return _SHORT[text]
-    found = [name for name in names if text and name.startswith(text)]
-    if len(found) == 1:
-        return found[0]
-    if found:
-        raise _OptionError('Option %s is ambiguous (%s)' % (text, ', '.join(sorted(found))))
+    for group in (_ORIGINAL, names):
+        found = [name for name in group if text and name.startswith(text)]
+        if len(found) == 1:
+            return found[0]
     raise _OptionError('Unknown option: %s' % text)
 
 
