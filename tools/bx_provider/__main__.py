@@ -19,7 +19,8 @@ import shutil
 import subprocess
 import sys
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
+# The collection's managed-node floor (module_utils use 3.8 features).
+MINIMUM_PYTHON = (3, 8)
 
 
 def run(argv, environ_update=None, data=None):
@@ -47,6 +48,11 @@ def _utf8(stream):
 
 
 def main():
+    if sys.version_info < MINIMUM_PYTHON:
+        sys.stdout.write('{"error":1,"message":"bx-provider-bxenv: needs Python %d.%d or later, this is %s"}'
+                         % (MINIMUM_PYTHON + (sys.version.split()[0],)))
+        sys.exit(1)
+    from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
     # Under a C locale old Pythons decode argv as ASCII; the words are UTF-8.
     argv = [os.fsencode(arg).decode('utf-8', 'surrogateescape') for arg in sys.argv[1:]]
     stdout, stderr = _utf8(sys.stdout), _utf8(sys.stderr)
