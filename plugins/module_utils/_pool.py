@@ -170,7 +170,8 @@ def parse_hosts(text):
     """
     hosts = {}
     group = None
-    for raw in text.splitlines():
+    # Only '\n' ends a line, as for insert_host_line (str.splitlines knows more).
+    for raw in text.split('\n'):
         line = raw.strip()
         if not line or line[0] in '#;':
             continue

@@ -489,3 +489,22 @@ def test_failed_host_vars_write_leaves_hosts_untouched(tmp_path):
     assert info.value.message.startswith('Host::add_to_group: Cannot open %s' % pool_dir)
     assert read(os.path.join(pool_dir, 'hosts')) == HOSTS
     assert sorted(os.listdir(os.path.join(pool_dir, 'host_vars'))) == ['server1', 'server2']
+
+
+def test_only_newline_ends_a_host_line():
+    # A form feed or U+2028 inside a line must not start a new host line.
+    hosts = _pool.parse_hosts('[bitrix-hosts]\nweb1 ansible_ssh_host=192.0.2.11\x0cnotahost x=1\u2028y\n')
+    assert list(hosts) == ['web1']
+
+
+def test_rerun_after_an_add_cut_before_the_hosts_line(tmp_path):
+    # An add killed between its two writes leaves only host_vars/server2;
+    # the hosts line is the commit point, so the host is not in the pool yet
+    # and the next add takes the same name and finishes the job.
+    pool_dir = make_pool(tmp_path)
+    write(os.path.join(pool_dir, 'host_vars', 'server2'), '---\nbx_hostname: server2\nhost_id: stale\n')
+    assert _pool.find_host(_pool.read_pool(pool_dir), address='192.0.2.10') is None
+    result = add(pool_dir, '192.0.2.10')
+    assert result['name'] == 'server2'
+    assert read(result['host_vars_file']) == result['host_vars_text']
+    assert _pool.find_host(_pool.read_pool(pool_dir), address='192.0.2.10')['name'] == 'server2'
