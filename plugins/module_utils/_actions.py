@@ -1,0 +1,213 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""The bx-provider actions: each returns the document ``-o json`` prints.
+
+An error document is raised as BxError. Front ends (the modules and the
+stand-alone command) turn both into their own output.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+from concurrent.futures import ThreadPoolExecutor
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _tasks
+
+DEFAULT_WORKERS = 8
+
+
+def parallel_map(func, items, workers):
+    """``[func(i) for i in items]`` on at most ``workers`` threads, in order.
+
+    ``workers`` 1 is strictly one after another. ``func`` must not raise.
+    """
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+def _strerror(exc):
+    return exc.strerror or str(exc)
+
+
+def _usable_record(providers, name, routine, option):
+    """Probe ``name`` and check it may run ``option``; the original's messages."""
+    check_provider_name(name)
+    record = providers.probe(name)
+    if record['status'] in UNUSABLE:
+        raise BxError('bxProvider::%s: Provider %s %s on the host' % (routine, name, record['status']))
+    if not record['options'][option]:
+        raise BxError("bxProvider::%s: Provider %s doesn't support %s option" % (routine, name, option))
+    return record
+
+
+def list_providers(providers, workers=DEFAULT_WORKERS):
+    """PROTOCOL 6.1: every provider's status; broken ones become error entries."""
+    try:
+        names = providers.names()
+    except OSError as exc:
+        raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, _strerror(exc)))
+
+    def entry(name):
+        try:
+            record = providers.probe(name)
+        except BxError as exc:
+            return exc.document()
+        if record['status'] == 'not_exists':
+            return {'error': 1, 'message': 'bxProvider::optionsProvider: Provider %s not exist on the host' % name}
+        return {'status': record['status']}
+
+    return params_document('providers', dict(zip(names, parallel_map(entry, names, workers))))
+
+
+def status(providers, name):
+    """PROTOCOL 6.2: the provider record."""
+    check_provider_name(name)
+    record = providers.probe(name)
+    if record['status'] == 'not_exists':
+        raise BxError('bxProvider::optionsProvider: Provider %s not exist on the host' % name)
+    return params_document('provider_options', {name: record})
+
+
+def configs(providers, name):
+    """PROTOCOL 6.3: the provider's configs reply."""
+    record = _usable_record(providers, name, 'configsProvider', 'configs')
+    return params_document('provider_configs', {name: providers.call(record, 'configs')})
+
+
+def status_reply(providers, record, task_id, routine):
+    """``order_status <task_id>`` with its status checked (PROTOCOL 6.5 step 4-5)."""
+    reply = providers.call(record, 'order_status', task_id)
+    if reply.get('status') in (None, ''):
+        raise BxError("bxProvider::%s: Provider %s doesn't return status for task_id=%s"
+                      % (routine, record['name'], task_id))
+    return reply
+
+
+def order_status(providers, name, task_id):
+    """PROTOCOL 6.5: the provider's status reply with the task file laid over it."""
+    if task_id is None:
+        raise BxError('bxProvider::order_status2Provider: You must provide task_id for status request')
+    check_id(task_id, 'task_id')
+    record = _usable_record(providers, name, 'order_status2Provider', 'order_status')
+    reply = status_reply(providers, record, task_id, 'order_status2Provider')
+    _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
+    return params_document('provider_order', {name: reply})
+
+
+def order(providers, name, config_id):
+    """PROTOCOL 6.4: place an order and write its empty task file."""
+    if config_id is None:
+        raise BxError('bxProvider::order2Provider: You must provide config_id for order')
+    check_id(config_id, 'config_id')
+    record = _usable_record(providers, name, 'order2Provider', 'order')
+    reply = providers.call(record, 'order', config_id)
+    task_id = reply.get('task_id')
+    if task_id in (None, ''):
+        raise BxError("bxProvider::order2Provider: Provider %s doesn't return task_id" % name)
+    # A provider's id becomes a file name: it is checked like the user's.
+    check_id(str(task_id), 'task_id returned by provider %s' % name)
+    holder = record['files']['holder']
+    try:
+        _tasks.write_task_file(holder, str(task_id), '')
+    except (IOError, OSError) as exc:
+        raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
+                      % (_tasks.task_path(holder, str(task_id)), _strerror(exc)))
+    return params_document('provider_order', {name: reply})
+
+
+def _printable(name):
+    """A task file name as JSON-safe text (names on disk need not be UTF-8)."""
+    return name.encode('utf-8', 'surrogateescape').decode('utf-8', 'replace')
+
+
+def _order_entry(providers, record, task_id):
+    """One ``orders_list`` entry (PROTOCOL 6.6 step 4)."""
+    holder = record['files']['holder']
+    try:
+        mtime = int(os.stat(_tasks.task_path(holder, task_id)).st_mtime)
+    except OSError as exc:
+        return {'error': 1, 'message': 'Cannot open %s: %s' % (_tasks.task_path(holder, task_id), _strerror(exc))}
+    try:
+        check_id(task_id, 'task_id')
+        reply = status_reply(providers, record, task_id, 'order_status2Provider')
+        _tasks.overlay_from_file(reply, holder, task_id)
+    except BxError as exc:
+        entry = exc.document()
+        entry['mtime'] = mtime
+        return entry
+    return {
+        'error': reply.get('error') or 0,
+        'message': reply.get('message') or '',
+        'status': reply['status'],
+        'mtime': mtime,
+    }
+
+
+def _provider_task_ids(record):
+    """Task ids of a usable record; raises BxError as the original (6.6 steps 1-3)."""
+    name = record['name']
+    if record['status'] in UNUSABLE:
+        raise BxError('bxProvider::listOrders4Provider: Provider %s %s on the host' % (name, record['status']))
+    if not record['options']['order_status']:
+        raise BxError("bxProvider::listOrders4Provider: Provider %s doesn't support order_status option" % name)
+    try:
+        return _tasks.list_task_ids(record['files']['holder'])
+    except OSError as exc:
+        raise BxError('bxProvider: Cannot open dircetory %s: %s'
+                      % (_tasks.tasks_dir(record['files']['holder']), _strerror(exc)))
+
+
+def _orders_of(providers, records, workers):
+    """``{name: {task_id: entry} or None}`` with every status call in one pool."""
+    jobs = [(record, task_id) for record, ids in records for task_id in ids]
+    entries = parallel_map(lambda job: _order_entry(providers, job[0], job[1]), jobs, workers)
+    result = dict((record['name'], None) for record, dummy in records)
+    for (record, task_id), entry in zip(jobs, entries):
+        if result[record['name']] is None:
+            result[record['name']] = {}
+        result[record['name']][_printable(task_id)] = entry
+    return result
+
+
+def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
+    """PROTOCOL 6.6: the orders of one provider, or of every usable one.
+
+    Over all providers, unusable ones are left out silently as in the
+    original; a provider that breaks the protocol is left out too and named
+    in ``warnings`` (a list to append to) instead of killing the whole list.
+    """
+    if name:
+        check_provider_name(name)
+        record = providers.probe(name)
+        ids = _provider_task_ids(record)
+        return params_document('provider_order_list', _orders_of(providers, [(record, ids)], workers))
+    try:
+        names = providers.names()
+    except OSError as exc:
+        raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, _strerror(exc)))
+
+    def probe(provider):
+        try:
+            record = providers.probe(provider)
+        except BxError as exc:
+            if warnings is not None:
+                warnings.append('provider %s left out of orders_list: %s' % (provider, exc.message))
+            return None
+        try:
+            return record, _provider_task_ids(record)
+        except BxError:
+            return None
+
+    records = [found for found in parallel_map(probe, names, workers) if found is not None]
+    return params_document('provider_order_list', _orders_of(providers, records, workers))

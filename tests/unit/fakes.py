@@ -1,0 +1,66 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Fake provider plugins: real executables whose behaviour a test writes down.
+
+``make_provider(root, name, replies)`` writes ``<root>/<name>/bin/<name>``,
+a Python script that reads ``<holder>/fake.json`` at every call. ``replies``
+maps ``"<action>"`` or ``"<action> <argument>"`` (the more precise wins) to
+either a JSON-able object (printed as JSON) or ``raw(...)``: the keys
+``stdout`` (raw text), ``stderr``, ``rc``, ``sleep``. In ``stdout`` and in
+printed objects, ``{n}`` becomes a per-provider counter (1, 2, ...) that is
+bumped under a lock, so concurrent orders get distinct ids. Every call is
+appended to ``<holder>/calls.log`` as one JSON line of its argv.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import sys
+
+SCRIPT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                           'integration', 'targets', 'setup_fake_provider', 'files', 'fake_provider.py')
+
+FULL_HELP = {'options': ['help', 'configs', 'order', 'order_status'], 'status': 'enabled'}
+
+
+def make_provider(root, name, replies=None, help_reply=None, executable=True, config=False):
+    """Write a fake provider; returns its holder folder."""
+    holder = os.path.join(str(root), name)
+    os.makedirs(os.path.join(holder, 'bin'), exist_ok=True)
+    set_replies(holder, replies, help_reply)
+    path = os.path.join(holder, 'bin', name)
+    with open(SCRIPT_FILE) as handle:
+        script = handle.read().split('\n', 1)[1]
+    with open(path, 'w') as handle:
+        handle.write('#!%s\n%s' % (sys.executable, script))
+    os.chmod(path, 0o755 if executable else 0o644)
+    if config:
+        os.makedirs(os.path.join(holder, 'etc'), exist_ok=True)
+        with open(os.path.join(holder, 'etc', name + '.conf'), 'w') as handle:
+            handle.write('# fake\n')
+    return holder
+
+
+def set_replies(holder, replies=None, help_reply=None):
+    table = {'help': FULL_HELP if help_reply is None else help_reply}
+    table.update(replies or {})
+    with open(os.path.join(holder, 'fake.json'), 'w') as handle:
+        json.dump(table, handle)
+
+
+def calls(holder):
+    """The argv lists the fake was called with, in order."""
+    path = os.path.join(holder, 'calls.log')
+    if not os.path.exists(path):
+        return []
+    with open(path) as handle:
+        return [json.loads(line) for line in handle]
+
+
+def raw(stdout='', stderr='', rc=0, sleep=0):
+    """A reply given as raw text rather than as an object to print as JSON."""
+    return {'__raw__': True, 'stdout': stdout, 'stderr': stderr, 'rc': rc, 'sleep': sleep}

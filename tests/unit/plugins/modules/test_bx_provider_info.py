@@ -1,0 +1,87 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""bx_provider_info through ``main()``: options, failures, masking, warnings."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+import pytest
+
+from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, raw
+
+FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!',
+            'extra': {'root_Password': 'x', 'note': 'kept'}}
+
+
+@pytest.fixture
+def root(tmp_path):
+    path = str(tmp_path / 'providers')
+    holder = make_provider(path, 'superprovider', {'order_status': FINISHED,
+                                                   'configs': {'configurations': [{'id': '1', 'descr': 'a'}]}})
+    os.makedirs(os.path.join(holder, 'tasks'))
+    open(os.path.join(holder, 'tasks', 't1'), 'w').close()
+    make_provider(path, 'broken', help_reply=raw('oops'))
+    return path
+
+
+def test_list(run_module, root):
+    result = run_module(bx_provider_info, {'providers_dir': root})
+    assert result['changed'] is False
+    assert result['params']['providers']['superprovider'] == {'status': 'enabled'}
+    assert result['params']['providers']['broken']['error'] == 1
+    assert 'failed' not in result
+
+
+def test_check_mode_gives_the_same(run_module, root):
+    args = {'providers_dir': root, 'query': 'orders_list'}
+    normal = run_module(bx_provider_info, args)
+    check = run_module(bx_provider_info, args, check_mode=True)
+    assert normal['params'] == check['params']
+
+
+def test_password_masked_by_default(run_module, root):
+    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'order_status',
+                                           'provider': 'superprovider', 'task_id': 't1'})
+    reply = result['params']['provider_order']['superprovider']
+    assert reply['server_password'] == '********'
+    assert reply['extra'] == {'root_Password': '********', 'note': 'kept'}
+    assert 'S3cret!' not in str(result)
+
+
+def test_reveal_secrets(run_module, root):
+    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'order_status', 'reveal_secrets': True,
+                                           'provider': 'superprovider', 'task_id': 't1'})
+    assert result['params']['provider_order']['superprovider'] == FINISHED
+
+
+def test_failure_carries_error_and_message(run_module, root):
+    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'configs', 'provider': 'ghost'})
+    text = 'bxProvider::configsProvider: Provider ghost not_exists on the host'
+    assert result['failed'] is True
+    assert (result['msg'], result['message'], result['error']) == (text, text, 1)
+
+
+def test_orders_list_warns_about_broken_provider(run_module, root):
+    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'orders_list'})
+    assert list(result['params']['provider_order_list']) == ['superprovider']
+    # ansible-core 2.19 reports warnings as objects, older releases as text.
+    texts = [w if isinstance(w, str) else w.get('msg') or w['event']['msg'] for w in result['warnings']]
+    assert any(t.startswith('provider broken left out of orders_list') for t in texts), result['warnings']
+
+
+@pytest.mark.parametrize('args, text', [
+    ({'query': 'status'}, 'query is status but all of the following are missing: provider'),
+    ({'query': 'order_status', 'provider': 'p'}, 'query is order_status but all of the following are missing: task_id'),
+    ({'workers': 0}, 'workers must be at least 1, got 0'),
+    ({'timeout': 0}, 'timeout must be at least 1 second, got 0'),
+])
+def test_bad_options(run_module, root, args, text):
+    args['providers_dir'] = root
+    result = run_module(bx_provider_info, args)
+    assert result['failed'] is True
+    assert text in result['msg']
