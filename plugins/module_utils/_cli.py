@@ -29,7 +29,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -40,8 +40,13 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     is_error_code,
 )
 
-# The cores of order_to_host and install/uninstall are optional in a build:
-# an action whose core is missing answers with a clear error document.
+# The key copy (order_to_host) and the plugin install core may be missing
+# from a build: an action whose core is missing answers with a clear error
+# document instead of failing at import.
+try:
+    from ansible_collections.bitrix.bxenv.plugins.module_utils import _ssh
+except ImportError:
+    _ssh = None
 try:
     from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
 except ImportError:
@@ -50,6 +55,7 @@ except ImportError:
 PROG = 'bx-provider'
 NAME = 'bx-provider-bxenv'
 DEFAULT_POOL_DIR = '/etc/ansible'
+DEFAULT_OWNER = 'bitrix'
 
 # The original's action list, in its order; ``pool`` passes the check and
 # then has no handler (``Unknown action=pool``).
@@ -59,7 +65,8 @@ OUTPUTS = ('json', 'plain', 'txt', 'text')
 
 # Option kinds. Strings take an optional value ("" when none is given, as
 # Getopt's ``:s``); integers need one; flags take none.
-_STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir')
+_STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir',
+            'owner', 'group')
 _INTEGERS = ('timeout', 'workers')
 _FLAGS = ('verbose', 'help', 'force', 'retry_failed')
 _SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
@@ -95,7 +102,10 @@ Options of this implementation:
                          (default: 8; 1 = one after another)
       --providers_dir DIR  providers root (default: /opt/webdir/providers)
       --pool_dir DIR     server pool folder (default: /etc/ansible)
-      --force            uninstall even with orders that are not complete
+      --owner USER, --group GROUP
+                         owner of an installed plugin (default: bitrix:bitrix)
+      --force            install: reinstall the same archive; uninstall: remove
+                         even with orders that are not complete
       --retry_failed     order_to_host: retry a pool-add that failed before
 
 Short options can be bundled (-vo json). The exit status is the error code
@@ -107,7 +117,7 @@ def _defaults():
     options = dict((name, None) for name in _STRINGS)
     options.update(dict((name, False) for name in _FLAGS))
     options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
-                   pool_dir=DEFAULT_POOL_DIR, timeout=DEFAULT_TIMEOUT, workers=_actions.DEFAULT_WORKERS)
+                   pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT, workers=_actions.DEFAULT_WORKERS)
     return options
 
 
@@ -210,24 +220,27 @@ def _not_available(action):
     return BxError('%s: action %s is not available in this build' % (NAME, action))
 
 
-def _order_to_host(providers, options):
-    func = getattr(_actions, 'order_to_host', None)
-    if func is None:
+def _order_to_host_action(providers, options):
+    if _ssh is None:
         raise _not_available('order_to_host')
-    return func(providers, options['provider'], options['task_id'],
-                pool_dir=options['pool_dir'], retry_failed=options['retry_failed'])
+    copy_key = _ssh.key_copier(providers.runner, pool_dir=options['pool_dir'], timeout=options['timeout'])
+    result = _order_to_host.order_to_host(providers, options['provider'], options['task_id'], options['pool_dir'],
+                                          copy_key, retry_failed=options['retry_failed'])
+    return result['document']
 
 
 def _install(providers, options):
     if _plugin is None:
         raise _not_available('install')
-    return _plugin.install(providers, options['provider'], options['archive'])
+    result = _plugin.install(providers, options['provider'], options['archive'], owner=options['owner'],
+                             group=options['group'], force=options['force'])
+    return {'message': result['message']}
 
 
 def _uninstall(providers, options):
     if _plugin is None:
         raise _not_available('uninstall')
-    return _plugin.uninstall(providers, options['provider'], force=options['force'])
+    return {'message': _plugin.remove(providers, options['provider'], force=options['force'])['message']}
 
 
 _HANDLERS = {
@@ -240,7 +253,7 @@ _HANDLERS = {
         providers, options['provider'], options['task_id']),
     'orders_list': lambda providers, options, warnings: _actions.orders_list(
         providers, options['provider'], options['workers'], warnings),
-    'order_to_host': lambda providers, options, warnings: _order_to_host(providers, options),
+    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options),
     'install': lambda providers, options, warnings: _install(providers, options),
     'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
 }

@@ -19,8 +19,10 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw
 from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import FakeResolver, make_pool
 
 CONFIGS = {'status': 'enabled', 'configurations': [
     {'id': '10', 'descr': 'ten'}, {'id': '2', 'descr': 'two'}, {'id': '1', 'descr': 'one'}]}
@@ -508,28 +510,105 @@ def test_orders_list_missing_root(tmp_path):
         1, {'error': 1, 'message': 'bxProviders: Cannot open directory %s: No such file or directory' % missing})
 
 
-# Actions whose core comes from elsewhere --------------------------------------
+# order_to_host (6.7, 8) --------------------------------------------------------
+
+SERVER = '192.0.2.50'
+
+
+class KeyCopy(object):
+    """Stands in for the SSH key copy; records its calls."""
+
+    def __init__(self):
+        self.made, self.calls = [], []
+
+    def key_copier(self, runner, pool_dir, timeout):
+        self.made.append((pool_dir, timeout))
+        return lambda *args: self.calls.append(args)
+
+
+@pytest.fixture
+def pool(tmp_path, monkeypatch):
+    """A pool folder with its key, DNS from a table, and a recording key copy."""
+    path = make_pool(tmp_path / 'pool')
+    os.makedirs(os.path.join(path, 'keys'))
+    for name in ('id_rsa', 'id_rsa.pub'):
+        open(os.path.join(path, 'keys', name), 'w').close()
+    with open(os.path.join(path, 'ansible.cfg'), 'w') as handle:
+        handle.write('[defaults]\nprivate_key_file = %s/keys/id_rsa\n' % path)
+    monkeypatch.setattr(_naming, 'SystemResolver', FakeResolver)
+    copier = KeyCopy()
+    monkeypatch.setattr(_cli, '_ssh', copier)
+    return {'path': path, 'keys': copier}
+
+
+def to_host(root, pool, *args):
+    return run(root, '-a', 'order_to_host', '--provider', 'p', '--pool_dir', pool['path'], *args)
+
+
+def test_order_to_host_adds_the_server(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER, 'server_password': 'pw'}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json', '--timeout', '7') == (
+        0, '{"message":"Server=%s is added to the pool"}' % SERVER, '')
+    keys = os.path.join(pool['path'], 'keys', 'id_rsa')
+    assert pool['keys'].made == [(pool['path'], 7)]
+    assert pool['keys'].calls == [(SERVER, 'pw', keys, keys + '.pub')]
+    with open(os.path.join(holder, 'tasks', 't1')) as handle:
+        assert handle.read() == 'complete: Server=%s is added to the pool' % SERVER
+    with open(os.path.join(pool['path'], 'hosts')) as handle:
+        assert 'ansible_ssh_host=%s' % SERVER in handle.read()
+    # Part A 7: again is success without change, with the original's text.
+    assert to_host(root, pool, '--task_id', 't1') == (
+        0, 'message:bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool\n'
+        % SERVER, '')
+    assert len(pool['keys'].calls) == 1
+
+
+def test_order_to_host_not_ready_prints_the_order(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'in_progress', 'task_id': 't1'}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1') == (0, 'provider:order:p:t1', '')
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json') == (
+        0, '{"params":{"provider_order":{"p":{"status":"in_progress","task_id":"t1"}}}}', '')
+
+
+@pytest.mark.parametrize('reply, content, text', [
+    ({'status': '5'}, '', 'Unknown status=5 for p'),
+    ({'status': 'finished', 'server': SERVER}, 'error: pool_not_created',
+     'bxProvider::order_to_hostProvider: task_id=t1 already error: pool_not_created'),
+    ({'status': 'finished', 'server': 'localhost'}, '', 'Host::createHost: cannot use localhost for add'),
+    ({'status': ''}, '', "bxProvider::order_to_hostProvider: Provider p doesn't return status for task_id=t1"),
+])
+def test_order_to_host_errors(root, pool, reply, content, text):
+    holder = make_provider(root, 'p', {'order_status': reply})
+    add_task(holder, 't1', content)
+    assert to_host(root, pool, '--task_id', 't1') == (1, 'message:%s\nerror:1\n' % text, '')
+    assert pool['keys'].calls == []
+
+
+def test_order_to_host_needs_a_task_file_and_a_task_id(root, pool):
+    make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    assert to_host(root, pool, '--task_id', 't9') == (
+        1, 'message:bxProvider::order_to_hostProvider: Not found saved task_id=t9 on this server\nerror:1\n', '')
+    assert to_host(root, pool) == (
+        1, 'message:bxProvider::order_to_hostProvider: You must provide task_id for status request\nerror:1\n', '')
+
+
+def test_order_to_host_retry_failed(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1', 'error: pool_not_created')
+    assert to_host(root, pool, '--task_id', 't1', '--retry_failed') == (
+        0, 'message:Server=%s is added to the pool\n' % SERVER, '')
+
+
+# Actions whose core is not in every build ---------------------------------------
 
 @pytest.mark.parametrize('action', ['order_to_host', 'install', 'uninstall'])
 def test_missing_core_is_reported(root, monkeypatch, action):
-    monkeypatch.delattr(_actions, 'order_to_host', raising=False)
+    monkeypatch.setattr(_cli, '_ssh', None)
     monkeypatch.setattr(_cli, '_plugin', None)
     assert run_json(root, '-a', action, '--provider', 'p', '--task_id', 't') == (
         1, {'error': 1, 'message': 'bx-provider-bxenv: action %s is not available in this build' % action})
-
-
-def test_order_to_host_dispatch(root, monkeypatch):
-    seen = []
-
-    def order_to_host(providers, name, task_id, pool_dir, retry_failed):
-        seen.append((providers.root, providers.timeout, name, task_id, pool_dir, retry_failed))
-        return {'message': 'Server=192.0.2.10 is added to the pool'}
-
-    monkeypatch.setattr(_actions, 'order_to_host', order_to_host, raising=False)
-    assert run(root, '-a', 'order_to_host', '--provider', 'p', '--task_id', 't', '--timeout', '9',
-               '--pool_dir', '/srv/pool', '--retry_failed') == (
-        0, 'message:Server=192.0.2.10 is added to the pool\n', '')
-    assert seen == [(root, 9, 'p', 't', '/srv/pool', True)]
 
 
 def test_install_uninstall_dispatch(root, monkeypatch):
@@ -537,22 +616,23 @@ def test_install_uninstall_dispatch(root, monkeypatch):
 
     class Plugin(object):
         @staticmethod
-        def install(providers, name, archive):
-            seen.append(('install', name, archive))
-            return {'message': 'bxProvider: Provider data created, you can found it in %s' % providers.holder(name)}
+        def install(providers, name, src, owner, group, force):
+            seen.append(('install', name, src, owner, group, force))
+            return {'changed': True, 'message': 'bxProvider: Provider data created, you can found it in %s'
+                    % providers.holder(name), 'sha256': 'x'}
 
         @staticmethod
-        def uninstall(providers, name, force):
-            seen.append(('uninstall', name, force))
-            return {'message': 'bxProvider: Provider data deleted from %s' % providers.holder(name)}
+        def remove(providers, name, force):
+            seen.append(('remove', name, force))
+            return {'changed': True, 'message': 'bxProvider: Provider data deleted from %s' % providers.holder(name)}
 
     monkeypatch.setattr(_cli, '_plugin', Plugin)
     holder = os.path.join(root, 'p')
-    assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz') == (
+    assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz', '--owner', 'web') == (
         0, {'message': 'bxProvider: Provider data created, you can found it in %s' % holder})
     assert run_json(root, '-a', 'uninstall', '--provider', 'p', '--force') == (
         0, {'message': 'bxProvider: Provider data deleted from %s' % holder})
-    assert seen == [('install', 'p', '/tmp/p.tar.gz'), ('uninstall', 'p', True)]
+    assert seen == [('install', 'p', '/tmp/p.tar.gz', 'web', 'bitrix', False), ('remove', 'p', True)]
 
 
 def test_internal_error_is_a_document(root, monkeypatch):
