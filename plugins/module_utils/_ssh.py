@@ -309,3 +309,23 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
     size_after = os.path.getsize(known_hosts_file) if os.path.exists(known_hosts_file) else 0
     result['host_key_recorded'] = size_after > size_before
     return result
+
+
+def known_hosts_path(pool_dir):
+    """The pool's own known-hosts file: ``<pool_dir>/.ssh/known_hosts``."""
+    return os.path.join(pool_dir, '.ssh', 'known_hosts')
+
+
+def key_copier(runner, pool_dir, timeout=None, known_hosts_file=None, log_file=LOG_FILE, **options):
+    """``copy_key(server, password, private_key_file, public_key_file)`` bound to
+    a runner and a pool, as ``_order_to_host.order_to_host`` wants it.
+
+    ``timeout`` (seconds) becomes ssh's ConnectTimeout; the log file is
+    written only when its folder exists (as the original's logs)."""
+    ssh_timeout = max(1, int(timeout)) if timeout else 10
+    known_hosts = known_hosts_file or known_hosts_path(pool_dir)
+
+    def copy(server, password, private_key_file, public_key_file=None):
+        return copy_key(runner, server, password, private_key_file, known_hosts,
+                        public_key_file=public_key_file, ssh_timeout=ssh_timeout, log_file=log_file, **options)
+    return copy

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ssh import (
-    MSG_CHANGE_PASSWORD, MSG_OTHER, MSG_WRONG_PASSWORD, check_key_login, copy_key,
+    MSG_CHANGE_PASSWORD, MSG_OTHER, MSG_WRONG_PASSWORD, check_key_login, copy_key, key_copier, known_hosts_path,
 )
 from ansible_collections.bitrix.bxenv.tests.lab.pytest_lab import lab  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
@@ -201,3 +201,19 @@ def test_unreachable_and_bad_names(lab, pool):
             copy_key(Runner(), server, 'pw', pool['key'], pool['known_hosts'])
         assert err.value.code == 2
     assert lab.connections(host) == connections
+
+
+def test_key_copier_for_order_to_host(lab, tmp_path):
+    """The adapter the pool-add flow uses: known hosts under the pool folder."""
+    host = lab.add(password='copier pw')
+    pool_dir = str(tmp_path / 'pool')
+    os.mkdir(pool_dir)
+    key = os.path.join(pool_dir, 'id_rsa')
+    subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-f', key], check=True)
+    copy = key_copier(Runner(), pool_dir, timeout=5, log_file=str(tmp_path / 'ssh_keycopy.log'))
+    assert copy(host['address'], 'copier pw', key, key + '.pub')['changed'] is True
+    assert copy(host['address'], 'copier pw', key, key + '.pub')['changed'] is False
+    with open(known_hosts_path(pool_dir)) as handle:
+        assert handle.read().split()[0] == host['address']
+    with open(str(tmp_path / 'ssh_keycopy.log')) as handle:
+        assert 'copier pw' not in handle.read()
