@@ -119,11 +119,11 @@ EXAMPLES = r'''
     provider: superprovider
     config_id: "2"
     name: web-02
-  register: order
+  register: placed
 
 - name: Show the order id
   ansible.builtin.debug:
-    msg: "{{ order.task_id }}"
+    msg: "{{ placed.task_id }}"
 
 - name: Order and wait up to an hour for the server
   bitrix.bxenv.bx_provider_order:
