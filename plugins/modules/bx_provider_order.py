@@ -48,9 +48,9 @@ options:
     description:
       - A label for the order, unique per provider. When an order with this
         label was already placed through this module on this appliance, nothing
-        is ordered: the module returns that order (its RV(task_id) and current
+        is ordered; the module returns that order (its RV(task_id) and current
         RV(order_status)) with C(changed=false), whatever O(config_id) is.
-      - Runs with the same label at the same moment place one order: the
+      - Runs with the same label at the same moment place one order. The
         label check, the order and the label are done under an exclusive lock
         per provider (C(tasks/.bxenv/order.lock)).
       - The label is the file C(<providers_dir>/<provider>/tasks/.bxenv/labels/<name>)
