@@ -19,7 +19,6 @@ __metaclass__ = type
 
 import contextlib
 import errno
-import fcntl
 import os
 import time
 
@@ -27,6 +26,12 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
+    DEFAULT_LOCK_TIMEOUT,
+    exclusive_lock,
+    replace_file,
+)
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import KILL_AFTER
 
 LABELS_DIR = 'labels'
 LOCK_FILE = 'order.lock'
@@ -104,47 +109,26 @@ def read_label(holder, label):
 
 
 def write_label(holder, label, task_id):
-    """Write the label file atomically: a temp file in the same folder, renamed."""
-    folder = os.path.dirname(label_path(holder, label))
-    _mkdir(folder)
-    # Labels never start with '.', so the temp name cannot be a label.
-    temp = os.path.join(folder, '.%s.%d.tmp' % (label, os.getpid()))
-    try:
-        with open(temp, 'wb') as handle:
-            handle.write(task_id.encode('utf-8'))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.rename(temp, label_path(holder, label))
-    except BaseException:
-        try:
-            os.unlink(temp)
-        except OSError:
-            pass
-        raise
+    """Write the label file atomically (temp file + rename in the same folder)."""
+    _mkdir(os.path.dirname(label_path(holder, label)))
+    replace_file(label_path(holder, label), task_id.encode('utf-8'), follow_symlinks=False)
 
 
 @contextlib.contextmanager
-def provider_lock(holder):
+def provider_lock(providers, holder):
     """Hold the provider's exclusive order lock (made with ``tasks/`` when missing).
 
-    It is held for as long as one order call may take (the provider timeout);
-    a second run waits for it rather than failing.
+    The holder keeps it for one order call at most (the provider timeout
+    plus the kill grace), so a waiter gives up only well after that.
     """
-    path = os.path.join(bookkeeping_dir(holder), LOCK_FILE)
-    fd = None
     try:
         _mkdir(_tasks.tasks_dir(holder))
         _mkdir(bookkeeping_dir(holder))
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o660)
-        fcntl.flock(fd, fcntl.LOCK_EX)
-    except (IOError, OSError) as exc:
-        if fd is not None:
-            os.close(fd)
-        raise BxError('bxenv: cannot lock %s: %s' % (path, _strerror(exc)))
-    try:
+    except OSError as exc:
+        raise BxError('bxenv: cannot make %s: %s' % (bookkeeping_dir(holder), _strerror(exc)))
+    timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_AFTER
+    with exclusive_lock(os.path.join(bookkeeping_dir(holder), LOCK_FILE), timeout=timeout):
         yield
-    finally:
-        os.close(fd)
 
 
 def status_reply(providers, name, task_id):
@@ -194,7 +178,7 @@ def place(providers, name, config_id, label=None, check_mode=False, warnings=Non
         if task_id is None:
             return Outcome(True)
         return _existing(providers, name, holder, label, task_id, warnings)
-    with provider_lock(holder):
+    with provider_lock(providers, holder):
         task_id = read_label(holder, label)
         if task_id is None:
             task_id, params = _place(providers, record, config_id)

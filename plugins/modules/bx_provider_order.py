@@ -24,11 +24,11 @@ description:
     to make the task idempotent; see O(name).
   - With O(wait=true) the module follows the order until the provider reports
     it C(finished). The order itself is never placed again.
-  - Where the original prints an error document, the module fails with RV(msg)
+  - Where the original prints an error document, the module fails with C(msg)
     set to the original message and also returns RV(error) and RV(message).
     A failure after the order was placed also returns RV(task_id).
 author:
-  - bitrix.bxenv contributors
+  - bitrix.bxenv maintainers (@bxenv)
 options:
   provider:
     description:
@@ -101,13 +101,15 @@ attributes:
         existing order when O(name) already names one. Never waits.
     support: full
   diff_mode:
+    description: The result says what was ordered; there is no diff.
     support: none
   idempotent:
     description: Only with O(name); without it every run places an order.
     support: partial
 notes:
   - The order lock is held while the provider's C(order) call runs (at most
-    O(timeout) seconds plus 5); waiting happens outside it.
+    O(timeout) seconds plus 5); waiting happens outside it. A run gives up
+    waiting for the lock after O(timeout) plus 125 seconds.
 seealso:
   - module: bitrix.bxenv.bx_provider_info
   - module: bitrix.bxenv.bx_order_to_host

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import stat
 
@@ -175,10 +176,13 @@ def test_bad_label_file_is_an_error_and_orders_nothing(root, content):
     assert 'order' not in actions(holder)
 
 
-def test_label_that_cannot_be_saved_fails_with_the_task_id(root):
+def test_label_that_cannot_be_saved_fails_with_the_task_id(root, monkeypatch):
     holder = make_provider(root, 'p', REPLIES)
-    # A folder where this process's temporary label file should go.
-    os.makedirs(os.path.join(holder, 'tasks', '.bxenv', 'labels', '.web-1.%d.tmp' % os.getpid()))
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_orders, 'replace_file', disk_full)
     with pytest.raises(_orders.OrderError) as info:
         _orders.place(prov(root), 'p', '2', label='web-1')
     assert info.value.message.startswith('bxenv: order task_id=T-1 was placed, but its label')
@@ -204,7 +208,7 @@ def test_hostile_task_id_from_provider_writes_no_task_and_no_label(root, task_id
         _orders.place(prov(root), 'p', '2', label='web-1')
     assert info.value.message.startswith('bxenv: invalid task_id returned by provider p')
     assert os.listdir(os.path.join(holder, 'tasks')) == ['.bxenv']
-    assert os.listdir(os.path.join(holder, 'tasks', '.bxenv')) == ['order.lock']
+    assert os.listdir(os.path.join(holder, 'tasks', '.bxenv')) == [_orders.LOCK_FILE]
     assert not os.path.exists(os.path.join(root, 'x')) and not os.path.exists(os.path.join(root, 'evil'))
 
 
