@@ -16,8 +16,8 @@ description:
     do on a BitrixVM appliance, safely.
   - The archive (C(.tar.gz), C(.tgz), C(.tar.bz2), C(.tar.xz) or C(.zip)) holds
     the plugin layout (C(bin/<name>), C(etc/<name>.conf), ...) at its root or in
-    a single top folder. Every member is checked before anything is written:
-    absolute paths, C(..), symlinks leaving the plugin folder, hard links,
+    a single top folder. Every member is checked before anything is written.
+    Absolute paths, C(..), symlinks leaving the plugin folder, hard links,
     device files, FIFOs, set-uid/set-gid bits, names that are not UTF-8,
     members under C(tasks/), too many members or too many bytes make the task
     fail, naming the archive, the member and the reason.

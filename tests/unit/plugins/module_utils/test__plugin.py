@@ -53,6 +53,11 @@ def side_folders(world):
     return sorted(e for e in os.listdir(str(world / 'providers')) if e.startswith('.%s.' % NAME) and not e.endswith('.lock'))
 
 
+def without_calls_log(state):
+    """A tree state without the fake provider's own call log (the probe runs help)."""
+    return dict((k, v) for k, v in state.items() if not k.endswith('calls.log'))
+
+
 def add_orders(holder):
     tasks = holder / 'tasks'
     (tasks / '.bxenv').mkdir(parents=True)
@@ -89,10 +94,8 @@ def test_same_archive_twice_changes_nothing(world):
     assert again['changed'] is False
     assert again['files'] == {'added': [], 'changed': [], 'removed': []}
     assert again['provider']['status'] == 'enabled'
-    # only the provider's own call log moved (the probe runs help)
     after = tree_state(str(world / 'providers'))
-    assert dict((k, v) for k, v in after.items() if 'calls.log' not in k) == \
-        dict((k, v) for k, v in before.items() if 'calls.log' not in k)
+    assert without_calls_log(after) == without_calls_log(before)
     assert install(world, archive, force=True)['changed'] is True
 
 
@@ -147,8 +150,10 @@ def test_ownership_is_set(world):
             assert (info.st_uid, info.st_gid) == (65534, 65534), entry
 
 
-@pytest.mark.parametrize('owner,group,missing', [('no-such-user-x', 'root', 'user no-such-user-x'),
-                                                  ('root', 'no-such-group-x', 'group no-such-group-x')])
+@pytest.mark.parametrize('owner,group,missing', [
+    ('no-such-user-x', 'root', 'user no-such-user-x'),
+    ('root', 'no-such-group-x', 'group no-such-group-x'),
+])
 def test_a_missing_owner_fails_before_anything_is_written(world, owner, group, missing):
     root = world / 'providers'
     root.rmdir()
@@ -207,8 +212,7 @@ def test_check_mode_writes_nothing(world):
     upgrade = install(world, pa.good_archive(world / 'archives', NAME, version='2'), check_mode=True)
     assert upgrade['changed'] is True and upgrade['files']['changed'] == ['VERSION']
     after = tree_state(str(root))
-    assert dict((k, v) for k, v in after.items() if 'calls.log' not in k) == \
-        dict((k, v) for k, v in before.items() if 'calls.log' not in k)
+    assert without_calls_log(after) == without_calls_log(before)
     with pytest.raises(BxError):
         install(world, str(world / 'archives' / 'none.tgz'), check_mode=True)
 
