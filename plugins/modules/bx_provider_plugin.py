@@ -32,7 +32,7 @@ description:
     C(complete), unless O(force=true). Unlike the original tool, it really
     removes the folder.
 author:
-  - bitrix.bxenv contributors
+  - bitrix.bxenv maintainers (@bxenv)
 options:
   name:
     description:
