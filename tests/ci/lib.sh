@@ -20,6 +20,11 @@ declare -A CORE_PYTHON=([2.16]=3.10 [2.19]=3.11 [2.21]=3.13)
 # promise managed-node Python 3.8+).
 TARGET_PYTHONS=(3.8 3.9 3.10 3.11 3.12 3.13)
 
+# pyenv shims on PATH misbehave under ansible-test (it clears PYENV_VERSION)
+# and would stand in for Pythons we do not test on: drop them.
+PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.pyenv/shims$' | paste -sd: -)"
+export PATH
+
 log() { printf '%s\n' "ci: $*" >&2; }
 die() { printf '%s\n' "ci: ERROR: $*" >&2; exit 1; }
 
@@ -125,8 +130,8 @@ ensure_apt_packages() {
     [ "${#missing[@]}" -eq 0 ] && return 0
     [ "$(id -u)" -eq 0 ] || die "missing Debian packages ${missing[*]} and not root"
     log "apt-get install ${missing[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2
+    DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends "${missing[@]}" >&2
 }
 
 # The shellcheck binary, unpacked from its .deb into the cache (no system
@@ -139,8 +144,8 @@ shellcheck_dir() {
             return 0
         fi
         rm -rf "$dir" && mkdir -p "$dir/deb"
-        (cd "$dir/deb" && apt-get download shellcheck >&2) ||
-            { DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 && (cd "$dir/deb" && apt-get download shellcheck >&2); } ||
+        (cd "$dir/deb" && apt-get -o APT::Sandbox::User=root download shellcheck >&2) ||
+            { DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 && (cd "$dir/deb" && apt-get -o APT::Sandbox::User=root download shellcheck >&2); } ||
             die "cannot download the shellcheck package"
         dpkg -x "$dir"/deb/shellcheck_*.deb "$dir"
     fi

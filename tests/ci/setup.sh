@@ -24,6 +24,6 @@ done
 [ "$rc" -eq 0 ] || die "a venv could not be built"
 
 for core in $(printf '%s\n' "${!CORE_PYTHON[@]}" | sort -V); do
-    log "venv-$core: $("$CACHE/venv-$core/bin/python" --version), $("$CACHE/venv-$core/bin/ansible" --version | head -n1)"
+    log "venv-$core: $("$CACHE/venv-$core/bin/python" --version), $("$CACHE/venv-$core/bin/ansible" --version | sed -n 1p)"
 done
 log "Pythons for sanity: $(find "$(pybin_dir)" -mindepth 1 -printf '%f\n' | sort -V | tr '\n' ' ')"
