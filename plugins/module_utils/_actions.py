@@ -40,7 +40,7 @@ def _strerror(exc):
     return exc.strerror or str(exc)
 
 
-def _usable_record(providers, name, routine, option):
+def usable_record(providers, name, routine, option):
     """Probe ``name`` and check it may run ``option``; the original's messages."""
     check_provider_name(name)
     record = providers.probe(name)
@@ -81,7 +81,7 @@ def status(providers, name):
 
 def configs(providers, name):
     """PROTOCOL 6.3: the provider's configs reply."""
-    record = _usable_record(providers, name, 'configsProvider', 'configs')
+    record = usable_record(providers, name, 'configsProvider', 'configs')
     return params_document('provider_configs', {name: providers.call(record, 'configs')})
 
 
@@ -99,7 +99,7 @@ def order_status(providers, name, task_id):
     if task_id is None:
         raise BxError('bxProvider::order_status2Provider: You must provide task_id for status request')
     check_id(task_id, 'task_id')
-    record = _usable_record(providers, name, 'order_status2Provider', 'order_status')
+    record = usable_record(providers, name, 'order_status2Provider', 'order_status')
     reply = status_reply(providers, record, task_id, 'order_status2Provider')
     _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
     return params_document('provider_order', {name: reply})
@@ -110,7 +110,7 @@ def order(providers, name, config_id):
     if config_id is None:
         raise BxError('bxProvider::order2Provider: You must provide config_id for order')
     check_id(config_id, 'config_id')
-    record = _usable_record(providers, name, 'order2Provider', 'order')
+    record = usable_record(providers, name, 'order2Provider', 'order')
     reply = providers.call(record, 'order', config_id)
     task_id = reply.get('task_id')
     if task_id in (None, ''):

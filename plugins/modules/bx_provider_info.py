@@ -18,10 +18,10 @@ description:
     a timeout; their replies are checked against JSON Schemas. A reply that
     breaks the protocol is an error naming the provider, the action and the
     cause, where the original tool crashed.
-  - Where the original prints an error document, the module fails with RV(msg)
+  - Where the original prints an error document, the module fails with C(msg)
     set to the original message and also returns RV(error) and RV(message).
 author:
-  - bitrix.bxenv contributors
+  - bitrix.bxenv maintainers (@bxenv)
 options:
   query:
     description:
@@ -63,6 +63,7 @@ attributes:
     description: The module changes nothing; it runs the same in check mode.
     support: full
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
   idempotent:
     description: It never changes anything.
@@ -121,9 +122,9 @@ params:
   contains:
     providers:
       description:
-        - Provider name to C({"status": <status>}), or to an error entry
+        - 'Provider name to C({"status": <status>}), or to an error entry
           C({"error": 1, "message": "..."}) for a provider without an
-          executable or one that broke the protocol.
+          executable or one that broke the protocol.'
       returned: O(query=list)
       type: dict
       sample:
@@ -158,10 +159,12 @@ params:
             - {id: "2", descr: "2 CPU, 4 GB RAM, 40 GB SSD"}
     provider_order:
       description:
-        - Provider name to the provider's C(order_status) reply. When the
-          appliance marked the order C(complete: ...) the status is
-          C(complete); when it marked it C(error: ...), the status is C(error),
-          C(error) is C(1) and C(message) is the appliance's message.
+        - Provider name to the provider's C(order_status) reply.
+        - When the appliance marked the order complete (its task file starts
+          with V(complete)), the status is V(complete).
+        - When it marked it failed (task file V(error) followed by a colon and
+          one line), the status is V(error), C(error) is C(1) and C(message)
+          is that line.
       returned: O(query=order_status)
       type: dict
       sample:
@@ -172,9 +175,9 @@ params:
           server_password: "********"
     provider_order_list:
       description:
-        - Provider name to C(null) (no orders) or to task id to
+        - 'Provider name to C(null) (no orders) or to task id to
           C({"error": <code or 0>, "message": <text>, "status": <status>, "mtime": <epoch>}).
-          A task whose status call failed has no C(status) key.
+          A task whose status call failed has no C(status) key.'
       returned: O(query=orders_list)
       type: dict
       sample:

@@ -34,7 +34,7 @@ def make_provider(root, name, replies=None, help_reply=None, executable=True, co
     set_replies(holder, replies, help_reply)
     path = os.path.join(holder, 'bin', name)
     with open(SCRIPT_FILE) as handle:
-        script = handle.read().split('\n', 1)[1]
+        script = handle.read()
     with open(path, 'w') as handle:
         handle.write('#!%s\n%s' % (sys.executable, script))
     os.chmod(path, 0o755 if executable else 0o644)

@@ -19,7 +19,7 @@ class Runner(object):
         self.argvs.append(list(argv))
         env = dict(os.environ)
         env.update(environ_update or {})
-        proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE, check=False,
                               stdin=None if data is not None else subprocess.DEVNULL, env=env)
         return (proc.returncode, proc.stdout.decode('utf-8', 'surrogateescape'),
                 proc.stderr.decode('utf-8', 'surrogateescape'))

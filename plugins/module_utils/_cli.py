@@ -1,0 +1,428 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""The ``bx-provider`` command line on the collection's core.
+
+A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (PROTOCOL
+sections 4 and 5): the same options, actions, JSON documents, plain lines and
+exit status, with the Part A fixes. ``main(argv, runner, stdout)`` is all a
+front end calls; the runner (``runner(argv, environ_update=None, data=None)
+-> (rc, stdout, stderr)``) is injected, so this file runs no process itself.
+
+Differences from the original command, on purpose:
+
+* an unknown option prints an error document (``Unknown option: <x>``),
+  exit status 1, where the original died with status 255;
+* the action must be one of the names exactly; the original matched a
+  regular expression, so ``-a 'list|x'`` now prints the usage text (exit 0)
+  instead of ``Unknown action=list|x``;
+* ``-v`` is accepted and does nothing (the original created an empty
+  ``/opt/webdir/logs/providers.debug``);
+* providers never read the terminal: their stdin is empty;
+* words that are not options are ignored, as the original ignored them.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
+    DEFAULT_PROVIDERS_DIR,
+    DEFAULT_TIMEOUT,
+    HAS_JSONSCHEMA,
+    Providers,
+    is_error_code,
+)
+
+# The key copy (order_to_host) and the plugin install core may be missing
+# from a build: an action whose core is missing answers with a clear error
+# document instead of failing at import.
+try:
+    from ansible_collections.bitrix.bxenv.plugins.module_utils import _ssh
+except ImportError:
+    _ssh = None
+try:
+    from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+except ImportError:
+    _plugin = None
+
+PROG = 'bx-provider'
+NAME = 'bx-provider-bxenv'
+DEFAULT_POOL_DIR = '/etc/ansible'
+DEFAULT_OWNER = 'bitrix'
+
+# The original's action list, in its order; ``pool`` passes the check and
+# then has no handler (``Unknown action=pool``).
+ACTIONS = ('status', 'list', 'install', 'uninstall', 'pool', 'configs', 'order',
+           'orders_list', 'order_status', 'order_to_host')
+OUTPUTS = ('json', 'plain', 'txt', 'text')
+
+# Option kinds. Strings take an optional value ("" when none is given, as
+# Getopt's ``:s``); integers need one; flags take none.
+_STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir',
+            'owner', 'group')
+_INTEGERS = ('timeout', 'workers')
+_FLAGS = ('verbose', 'help', 'force', 'retry_failed')
+_SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
+_ORIGINAL = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'verbose', 'help')
+
+USAGE = """Usage: bx-provider [-a ACTION] [-o json|plain] [options]
+Lists the provider plugins of this BitrixVM appliance, orders servers from
+them and adds finished servers to the server pool (bitrix.bxenv).
+
+Options:
+  -a, --action ACTION    what to do (default: list):
+                           list           every provider and its status
+                           status         one provider's record (--provider)
+                           configs        server configurations (--provider)
+                           order          order a server (--provider, --config_id)
+                           order_status   state of an order (--provider, --task_id)
+                           orders_list    orders placed here ([--provider])
+                           order_to_host  add a finished order's server to the
+                                          pool (--provider, --task_id)
+                           install        install a plugin (--provider, --archive)
+                           uninstall      remove a plugin (--provider)
+  -o, --output FORMAT    json, or plain (the default; also txt, text)
+      --provider NAME    provider plugin: a folder under the providers root
+      --config_id ID     configuration to order
+      --task_id ID       order id
+      --archive PATH     plugin archive: .tar.gz, .tgz, .tar.bz2, .tar.xz, .zip
+  -v, --verbose          accepted for compatibility; does nothing
+  -h, --help             print this text
+
+Options of this implementation:
+      --timeout SECONDS  limit for each provider call (default: 60)
+      --workers N        provider calls run at once by list and orders_list
+                         (default: 8; 1 = one after another)
+      --providers_dir DIR  providers root (default: /opt/webdir/providers)
+      --pool_dir DIR     server pool folder (default: /etc/ansible)
+      --owner USER, --group GROUP
+                         owner of an installed plugin (default: bitrix:bitrix)
+      --force            install: reinstall the same archive; uninstall: remove
+                         even with orders that are not complete
+      --retry_failed     order_to_host: retry a pool-add that failed before
+
+Short options can be bundled (-vo json). The exit status is the error code
+of the result (0 on success); this text is printed with status 0.
+"""
+
+
+def _defaults():
+    options = dict((name, None) for name in _STRINGS)
+    options.update(dict((name, False) for name in _FLAGS))
+    options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
+                   pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT, workers=_actions.DEFAULT_WORKERS)
+    return options
+
+
+class _OptionError(Exception):
+    pass
+
+
+def _long_name(text):
+    """The option a ``--text`` names: exact, or a unique prefix (as Getopt).
+
+    Prefixes of the original's options resolve as they did there, whatever
+    options this implementation adds.
+    """
+    names = _STRINGS + _INTEGERS + _FLAGS
+    if text in names:
+        return text
+    if text in _SHORT:
+        return _SHORT[text]
+    for group in (_ORIGINAL, names):
+        found = [name for name in group if text and name.startswith(text)]
+        if len(found) == 1:
+            return found[0]
+    raise _OptionError('Unknown option: %s' % text)
+
+
+def _takes_next(argv, index):
+    """An optional value is the next word unless that word looks like an option."""
+    return index + 1 < len(argv) and not (argv[index + 1].startswith('-') and argv[index + 1] != '-')
+
+
+def _integer(name, value):
+    try:
+        return int(value)
+    except ValueError:
+        raise _OptionError('Value "%s" invalid for option %s (number expected)' % (value, name))
+
+
+def parse_args(argv):
+    """``(options, problem)``: the options as a dict, and the first option error or None."""
+    options = _defaults()
+    problem = None
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        try:
+            if arg == '--':
+                break
+            if arg.startswith('--'):
+                text, has_value, value = arg[2:].partition('=')
+                name = _long_name(text)
+                index = _set(options, argv, index, name, value if has_value else None)
+            elif arg.startswith('-') and arg != '-':
+                index = _set_bundle(options, argv, index)
+        except _OptionError as exc:
+            problem = problem or str(exc)
+        index += 1
+    return options, problem
+
+
+def _set(options, argv, index, name, value):
+    """Store option ``name`` (``value`` None: not attached); returns the last index used."""
+    if name in _FLAGS:
+        if value is not None:
+            raise _OptionError('Option %s does not take an argument' % name)
+        options[name] = True
+        return index
+    if value is None and name in _INTEGERS:
+        if index + 1 >= len(argv):
+            raise _OptionError('Option %s requires an argument' % name)
+        index += 1
+        value = argv[index]
+    elif value is None:
+        if _takes_next(argv, index):
+            index += 1
+            value = argv[index]
+        else:
+            value = ''
+    options[name] = _integer(name, value) if name in _INTEGERS else value
+    return index
+
+
+def _set_bundle(options, argv, index):
+    """``-vo json``, ``-ojson``: flags, then at most one option taking a value."""
+    bundle = argv[index][1:]
+    for position, letter in enumerate(bundle):
+        if letter not in _SHORT:
+            raise _OptionError('Unknown option: %s' % letter)
+        name = _SHORT[letter]
+        if name in _FLAGS:
+            options[name] = True
+            continue
+        rest = bundle[position + 1:]
+        return _set(options, argv, index, name, rest if rest else None)
+    return index
+
+
+# Actions ------------------------------------------------------------------
+
+def _not_available(action):
+    return BxError('%s: action %s is not available in this build' % (NAME, action))
+
+
+def _order_to_host_action(providers, options):
+    if _ssh is None:
+        raise _not_available('order_to_host')
+    copy_key = _ssh.key_copier(providers.runner, pool_dir=options['pool_dir'], timeout=options['timeout'])
+    result = _order_to_host.order_to_host(providers, options['provider'], options['task_id'], options['pool_dir'],
+                                          copy_key, retry_failed=options['retry_failed'])
+    return result['document']
+
+
+def _install(providers, options):
+    if _plugin is None:
+        raise _not_available('install')
+    result = _plugin.install(providers, options['provider'], options['archive'], owner=options['owner'],
+                             group=options['group'], force=options['force'])
+    return {'message': result['message']}
+
+
+def _uninstall(providers, options):
+    if _plugin is None:
+        raise _not_available('uninstall')
+    return {'message': _plugin.remove(providers, options['provider'], force=options['force'])['message']}
+
+
+_HANDLERS = {
+    'list': lambda providers, options, warnings: _actions.list_providers(providers, options['workers']),
+    'status': lambda providers, options, warnings: _actions.status(providers, options['provider']),
+    'configs': lambda providers, options, warnings: _actions.configs(providers, options['provider']),
+    'order': lambda providers, options, warnings: _actions.order(providers, options['provider'],
+                                                                 options['config_id']),
+    'order_status': lambda providers, options, warnings: _actions.order_status(
+        providers, options['provider'], options['task_id']),
+    'orders_list': lambda providers, options, warnings: _actions.orders_list(
+        providers, options['provider'], options['workers'], warnings),
+    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options),
+    'install': lambda providers, options, warnings: _install(providers, options),
+    'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
+}
+
+
+def run_action(options, runner, timeout_bin='timeout', warnings=None):
+    """The document of the chosen action; an error is returned as its document."""
+    handler = _HANDLERS.get(options['action'])
+    try:
+        if handler is None:
+            raise BxError('Unknown action=%s' % options['action'])
+        if not HAS_JSONSCHEMA:
+            raise BxError('%s: the Python library jsonschema is needed; install it for %s'
+                          % (NAME, 'the Python that runs this command'))
+        if options['timeout'] < 1:
+            raise BxError('%s: timeout must be at least 1 second, got %d' % (NAME, options['timeout']))
+        if options['workers'] < 1:
+            raise BxError('%s: workers must be at least 1, got %d' % (NAME, options['workers']))
+        providers = Providers(options['providers_dir'], runner, timeout=options['timeout'], timeout_bin=timeout_bin)
+        return handler(providers, options, warnings if warnings is not None else [])
+    except BxError as exc:
+        return exc.document()
+
+
+# Output -------------------------------------------------------------------
+
+def _text(value):
+    """A value as the original's plain printer shows it (Perl stringification)."""
+    if value is None:
+        return ''
+    if value is True:
+        return '1'
+    if value is False:
+        return '0'
+    if isinstance(value, float) and value == int(value):
+        return str(int(value))
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _number(value):
+    """Perl's ``<=>`` view of an id: its leading number, or 0."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _plain_providers(data):
+    lines = []
+    for name in sorted(data):
+        entry = data[name] if isinstance(data[name], dict) else {}
+        state = 'error' if is_error_code(entry.get('error')) else _text(entry.get('status'))
+        lines.append('provider:status:%s:%s\n' % (name, state))
+    return lines
+
+
+def _plain_options(data):
+    lines = []
+    for name in sorted(data):
+        record = data[name]
+        supported = sorted(option for option, on in record['options'].items() if on)
+        lines.append('provider:options:%s:%s:%s\n' % (name, _text(record['status']), ','.join(supported)))
+    return lines
+
+
+def _plain_configs(data):
+    lines = []
+    for name in sorted(data):
+        reply = data[name] if isinstance(data[name], dict) else {}
+        configurations = reply.get('configurations')
+        if not isinstance(configurations, list):
+            continue
+        items = [item for item in configurations if isinstance(item, dict)]
+        for item in sorted(items, key=lambda item: _number(item.get('id'))):
+            lines.append('provider:configs:%s:%s:%s:%s\n' % (
+                name, _text(reply.get('status')), _text(item.get('id')), _text(item.get('descr'))))
+    return lines
+
+
+def _plain_order(data):
+    # No newline, as the original (used by order, order_status, order_to_host).
+    return ['provider:order:%s:%s' % (name, _text((data[name] or {}).get('task_id'))) for name in sorted(data)]
+
+
+def _plain_order_list(data):
+    lines = []
+    for name in sorted(data):
+        tasks = data[name] or {}
+        for task_id in sorted(tasks):
+            entry = tasks[task_id]
+            error = entry.get('error')
+            lines.append('provider:orders:%s:%s:%s:%s:%s:%s\n' % (
+                name, task_id, _text(entry.get('status')), _text(entry.get('mtime')),
+                _text(error) if is_error_code(error) else '', _text(entry.get('message'))))
+    return lines
+
+
+_PLAIN = {
+    'providers': _plain_providers,
+    'provider_options': _plain_options,
+    'provider_configs': _plain_configs,
+    'provider_order': _plain_order,
+    'provider_order_list': _plain_order_list,
+}
+
+
+def render_plain(document):
+    """Data lines, then ``message:<text>``, then ``error:<code>`` (PROTOCOL 4)."""
+    lines = []
+    for kind in sorted(document.get('params') or {}):
+        lines.extend(_PLAIN[kind](document['params'][kind] or {}))
+    if document.get('message'):
+        lines.append('message:%s\n' % _text(document['message']))
+    if is_error_code(document.get('error')):
+        lines.append('error:%s\n' % _text(document['error']))
+    return ''.join(lines)
+
+
+def printed_document(document):
+    """The document as printed: ``error`` only when set, ``message`` only when non-empty."""
+    printed = dict(document)
+    if not is_error_code(printed.get('error')):
+        printed.pop('error', None)
+    if printed.get('message') in (None, ''):
+        printed.pop('message', None)
+    return printed
+
+
+def render(document, output):
+    document = printed_document(document)
+    if output == 'json':
+        return to_json(document)
+    return render_plain(document)
+
+
+def exit_status(document):
+    """The error code as exit status: a number, or a provider's digit string."""
+    code = document.get('error')
+    if not is_error_code(code):
+        return 0
+    try:
+        number = int(code)
+    except (TypeError, ValueError):
+        return 1
+    # An exit status is one byte; a code it cannot carry still means failure.
+    return number if 0 < number < 256 else 1
+
+
+def main(argv, runner, stdout, stderr=None, timeout_bin='timeout'):
+    """Run the command for ``argv`` (without the program name); returns the exit status."""
+    options, problem = parse_args(argv)
+    output = options['output'] if options['output'] in OUTPUTS else 'plain'
+    if problem:
+        document = BxError(problem).document()
+    elif options['help'] or options['action'] not in ACTIONS or options['output'] not in OUTPUTS:
+        stdout.write(USAGE)
+        return 0
+    else:
+        warnings = []
+        try:
+            document = run_action(options, runner, timeout_bin, warnings)
+        except Exception as exc:  # pylint: disable=broad-except
+            # A defect of ours still ends as a document, never as a traceback.
+            document = BxError('%s: internal error in action %s: %s: %s'
+                               % (NAME, options['action'], type(exc).__name__, exc)).document()
+        if stderr is not None:
+            for warning in warnings:
+                stderr.write('%s: warning: %s\n' % (PROG, warning))
+    stdout.write(render(document, output))
+    return exit_status(document)

@@ -1,0 +1,195 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""``order_to_host``: add a finished order's server to the pool (PROTOCOL 6.7, 8).
+
+With the Part A fixes: the status is compared as a string; ``complete`` is
+success without change; ``error:`` can be retried; loopback, a server
+already in the pool and a missing pool are refused before any network
+contact; the key is copied with OpenSSH alone; an add interrupted after the
+pool write is finished on re-run instead of adding the server twice.
+
+The key copy is a function passed in (``copy_key(server, password,
+private_key, public_key)``) so this flow runs the same with real SSH, in
+check mode (not called) and in tests.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import json
+import os
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import message_document, params_document
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _pool, _tasks
+
+ROUTINE = 'order_to_hostProvider'
+# Part A 6: statuses that end an order badly.
+FAILED_STATUSES = ('error', 'failed')
+
+
+def journal_path(holder, task_id):
+    """Where an add in progress records which server it is adding for the task."""
+    return os.path.join(_tasks.tasks_dir(holder), _tasks.BOOKKEEPING_DIR, 'pool', task_id)
+
+
+def _read_journal(path):
+    try:
+        with open(path) as handle:
+            return json.load(handle)
+    except (IOError, OSError, ValueError):
+        return None
+
+
+def _write_journal(path, server):
+    folder = os.path.dirname(path)
+    try:
+        os.makedirs(folder, 0o750)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise
+    with open(path + '.tmp', 'w') as handle:
+        json.dump({'server': server}, handle)
+    os.rename(path + '.tmp', path)
+
+
+def _remove(path):
+    try:
+        os.unlink(path)
+    except OSError as exc:
+        if exc.errno != errno.ENOENT:
+            raise
+
+
+def host_summary(pool_dir, host):
+    """The ``host`` result: name, address, connect, groups, host_vars_file."""
+    host_vars_file = os.path.join(pool_dir, 'host_vars', host['name'])
+    host_vars = _pool.load_yaml_file(host_vars_file) or {}
+    return {
+        'name': host['name'],
+        'address': host_vars.get('bx_netaddr', host.get('address')),
+        'connect': host_vars.get('bx_connect'),
+        'groups': sorted(host.get('groups', [_pool.HOSTS_GROUP])),
+        'host_vars_file': host_vars_file,
+    }
+
+
+def decide(record, task_id, reply):
+    """``finished``, ``pending``, or a BxError for a status that ends the order.
+
+    Part A 6: the status is compared as text, never read as a number.
+    """
+    status = reply['status']
+    text = status if isinstance(status, str) else json.dumps(status)
+    if text == 'finished':
+        return 'finished'
+    if text in FAILED_STATUSES:
+        raise BxError('Order task_id=%s of provider %s %s: %s'
+                      % (task_id, record['name'], text, reply.get('message') or 'no message from the provider'))
+    if text.isdigit():
+        raise BxError('Unknown status=%s for %s' % (text, record['name']))
+    return 'pending'
+
+
+def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=False, check_mode=False,
+                  hostname=None, key_files=None, resolver=None):
+    """Run ``order_to_host`` and return a result dict.
+
+    Keys: ``changed``, ``document`` (what bx-provider prints), and for an
+    add ``host``, ``diff`` (``hosts`` before/after), ``server``. Raises
+    BxError with the original's code and message; the task file then holds
+    ``error: <message>`` when the pool-add itself failed.
+    """
+    if task_id is None:
+        raise BxError('bxProvider::order_to_hostProvider: You must provide task_id for status request')
+    check_id(task_id, 'task_id')
+    record = _actions.usable_record(providers, name, ROUTINE, 'order_status')
+    reply = _actions.status_reply(providers, record, task_id, ROUTINE)
+    if decide(record, task_id, reply) == 'pending':
+        return {'changed': False, 'document': params_document('provider_order', {name: reply}), 'reply': reply}
+
+    server = reply['server']
+    password = reply.get('server_password')
+    password = '' if password is None else str(password)  # "0" is a password (Part A 10)
+    holder = record['files']['holder']
+    path = _tasks.task_path(holder, task_id)
+    try:
+        content = _tasks.read_task_file(path)
+    except (IOError, OSError) as exc:
+        raise BxError('bxProvider::order_to_hostProvider: Cannot open file=%s:%s' % (path, exc.strerror))
+    if content is None:
+        raise BxError('bxProvider::order_to_hostProvider: Not found saved task_id=%s on this server' % task_id)
+    state = _tasks.task_state(content)
+    already = 'bxProvider::order_to_hostProvider: task_id=%s already %s' % (task_id, content)
+    if state == 'complete':
+        result = {'changed': False, 'document': message_document(already), 'server': server}
+        host = _pool.find_host(_pool.read_pool(pool_dir), address=server)
+        if host is not None:
+            result['host'] = host_summary(pool_dir, host)
+        return result
+    if state == 'error' and not retry_failed:
+        raise BxError(already)
+    if state == 'unknown':
+        raise BxError('bxProvider::order_to_hostProvider: task_id=%s has unexpected content in %s: %r'
+                      % (task_id, path, content[:200]))
+
+    complete = 'complete: Server=%s is added to the pool' % server
+    journal = journal_path(holder, task_id)
+    try:
+        host = _resume(pool_dir, journal, server)
+        if host is None:
+            if check_mode:
+                plan = _pool.plan_add(server, pool_dir, hostname=hostname, resolver=resolver)
+                return _added(pool_dir, plan, server, complete, changed=True)
+            _pool.check_addable(server, pool_dir, hostname=hostname)
+            if password:
+                private, public = key_files or _pool.pool_key(pool_dir)
+                copy_key(server, password, private, public)
+            _write_journal(journal, server)
+            added = _pool.add_host(server, pool_dir, hostname=hostname, resolver=resolver)
+            result = _added(pool_dir, added, server, complete, changed=True)
+        else:
+            if check_mode:
+                return {'changed': True, 'document': message_document('Server=%s is added to the pool' % server),
+                        'server': server, 'host': host_summary(pool_dir, host)}
+            result = {'changed': True, 'document': message_document('Server=%s is added to the pool' % server),
+                      'server': server, 'host': host_summary(pool_dir, host), 'resumed': True}
+        _tasks.write_task_file(holder, task_id, complete)
+        _remove(journal)
+        return result
+    except BxError as exc:
+        if not check_mode:
+            _tasks.write_task_file(holder, task_id, 'error: %s' % exc.message)
+            _remove(journal)
+        raise
+
+
+def _resume(pool_dir, journal, server):
+    """The pool host an interrupted add of this task already wrote, if any."""
+    entry = _read_journal(journal)
+    if not entry or entry.get('server') != server:
+        return None
+    return _pool.find_host(_pool.read_pool(pool_dir), address=server)
+
+
+def _added(pool_dir, plan, server, complete, changed):
+    return {
+        'changed': changed,
+        'document': message_document('Server=%s is added to the pool' % server),
+        'server': server,
+        'host': {
+            'name': plan['name'],
+            'address': plan['address'],
+            'connect': plan['connect'],
+            'groups': plan['groups'],
+            'host_vars_file': plan['host_vars_file'],
+        },
+        'diff': {'before': plan['hosts_before'], 'after': plan['hosts_after'],
+                 'before_header': plan['hosts_file'], 'after_header': plan['hosts_file']},
+        'task_file': complete,
+    }

@@ -1,0 +1,661 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The bx-provider command line (``_cli.main``) on real fake providers.
+
+What it prints (JSON and plain) and its exit status, against PROTOCOL
+sections 4, 5, 6 and 11, and the Part A fixes.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import io
+import json
+import os
+
+import pytest
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw
+from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import FakeResolver, make_pool
+
+CONFIGS = {'status': 'enabled', 'configurations': [
+    {'id': '10', 'descr': 'ten'}, {'id': '2', 'descr': 'two'}, {'id': '1', 'descr': 'one'}]}
+FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!'}
+
+
+@pytest.fixture
+def root(tmp_path):
+    path = str(tmp_path / 'providers')
+    os.makedirs(path)
+    return path
+
+
+@pytest.fixture
+def sp(root):
+    """``superprovider``: supports everything; orders get ids t1, t2, ..."""
+    return make_provider(root, 'superprovider', {
+        'configs': CONFIGS,
+        'order': raw('{"task_id": "t{n}", "extra": "kept"}'),
+        'order_status': {'status': 'in_progress', 'task_id': 'x'},
+    }, config=True)
+
+
+def run(root, *args):
+    """``bx-provider <args> --providers_dir <root>``: (rc, stdout, stderr)."""
+    out, err = io.StringIO(), io.StringIO()
+    rc = _cli.main(list(args) + ['--providers_dir', root], Runner(), out, err)
+    return rc, out.getvalue(), err.getvalue()
+
+
+def run_json(root, *args):
+    rc, out, err = run(root, '-o', 'json', *args)
+    assert '\n' not in out, 'one line, no trailing newline'
+    return rc, json.loads(out)
+
+
+def add_task(holder, task_id, content=''):
+    os.makedirs(os.path.join(holder, 'tasks'), exist_ok=True)
+    with open(os.path.join(holder, 'tasks', task_id), 'w') as handle:
+        handle.write(content)
+
+
+def mtime(holder, task_id):
+    return int(os.stat(os.path.join(holder, 'tasks', task_id)).st_mtime)
+
+
+# Option parsing (PROTOCOL 5) ------------------------------------------------
+
+@pytest.mark.parametrize('argv, expected', [
+    ([], {'action': 'list', 'output': 'plain', 'verbose': False}),
+    (['-vo', 'json'], {'verbose': True, 'output': 'json'}),
+    (['-ojson', '-astatus'], {'output': 'json', 'action': 'status'}),
+    (['--action=configs', '--output', 'txt'], {'action': 'configs', 'output': 'txt'}),
+    (['--provider'], {'provider': ''}),
+    (['--provider='], {'provider': ''}),
+    (['--task_id', '--provider', 'p'], {'task_id': '', 'provider': 'p'}),
+    (['-o', '-a', 'list'], {'output': '', 'action': 'list'}),
+    (['--config_id', '-'], {'config_id': '-'}),
+    (['--prov', 'p', '--conf', '3'], {'provider': 'p', 'config_id': '3'}),
+    (['--p', 'p', '--t', '9', '--po', '/x'], {'provider': 'p', 'task_id': '9', 'pool_dir': '/x'}),
+    (['--a', 'order', '--o', 'json', '--v'], {'action': 'order', 'output': 'json', 'verbose': True}),
+    (['list', '-a', 'status'], {'action': 'status'}),
+    (['--', '-a', 'status'], {'action': 'list'}),
+    (['--timeout', '5', '--workers=2'], {'timeout': 5, 'workers': 2}),
+    (['--provider', 'a', '--provider', 'b'], {'provider': 'b'}),
+])
+def test_parse_args(argv, expected):
+    options, problem = _cli.parse_args(argv)
+    assert problem is None
+    assert dict((key, options[key]) for key in expected) == expected
+
+
+def test_options_not_given_are_none():
+    options, problem = _cli.parse_args(['-a', 'order'])
+    assert (options['provider'], options['config_id'], options['task_id'], options['archive']) == (None,) * 4
+
+
+@pytest.mark.parametrize('argv, problem', [
+    (['--bogus'], 'Unknown option: bogus'),
+    (['-vx'], 'Unknown option: x'),
+    (['--xyz'], 'Unknown option: xyz'),
+    (['--verbose=1'], 'Option verbose does not take an argument'),
+    (['--timeout'], 'Option timeout requires an argument'),
+    (['--timeout', 'soon'], 'Value "soon" invalid for option timeout (number expected)'),
+])
+def test_parse_args_problems(argv, problem):
+    assert _cli.parse_args(argv)[1] == problem
+
+
+# Usage (PROTOCOL 5: stdout, rc 0) --------------------------------------------
+
+@pytest.mark.parametrize('args', [
+    ['-h'], ['--help', '-a', 'list'], ['-a', 'bogus'], ['-a', ''], ['-o', 'xml'], ['-o', ''],
+    ['-a', 'list|x'], ['-a', 'lis.'], ['-a', '(list'],
+])
+def test_usage(root, args):
+    rc, out, err = run(root, *args)
+    assert (rc, out, err) == (0, _cli.USAGE, '')
+    for option in ('--action', '--output', '--provider', '--config_id', '--task_id', '--archive', '--verbose', '--help'):
+        assert option in out
+
+
+def test_unknown_option_is_an_error_document_not_a_crash(root):
+    # Part A 1: the original died with status 255 and nothing on stdout.
+    assert run_json(root, '--bogus') == (1, {'error': 1, 'message': 'Unknown option: bogus'})
+    assert run(root, '-x') == (1, 'message:Unknown option: x\nerror:1\n', '')
+
+
+def test_unknown_option_wins_over_help(root):
+    assert run_json(root, '-h', '--bogus') == (1, {'error': 1, 'message': 'Unknown option: bogus'})
+
+
+def test_unknown_option_with_bad_format_prints_plain(root):
+    assert run(root, '-o', 'xml', '--bogus') == (1, 'message:Unknown option: bogus\nerror:1\n', '')
+
+
+def test_pool_has_no_handler(root):
+    assert run_json(root, '-a', 'pool') == (1, {'error': 1, 'message': 'Unknown action=pool'})
+    assert run(root, '-a', 'pool') == (1, 'message:Unknown action=pool\nerror:1\n', '')
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--timeout', '0'], 'bx-provider-bxenv: timeout must be at least 1 second, got 0'),
+    (['--workers', '0'], 'bx-provider-bxenv: workers must be at least 1, got 0'),
+])
+def test_bad_extra_options(root, args, message):
+    assert run_json(root, *args) == (1, {'error': 1, 'message': message})
+
+
+def test_verbose_is_accepted_and_writes_nothing(root, sp, tmp_path):
+    before = sorted(os.listdir(str(tmp_path)))
+    assert run(root, '-v') == run(root)
+    assert sorted(os.listdir(str(tmp_path))) == before
+
+
+# list (6.1) -------------------------------------------------------------------
+
+def test_list_default_action_and_plain_format(root, sp):
+    make_provider(root, 'off', help_reply={'options': ['help'], 'status': 'disabled'})
+    make_provider(root, 'noexec', executable=False)
+    make_provider(root, 'quiet', help_reply=raw(''))
+    rc, out, err = run(root)
+    assert (rc, err) == (0, '')
+    assert out == ('provider:status:noexec:error\n'
+                   'provider:status:off:disabled\n'
+                   'provider:status:quiet:exists\n'
+                   'provider:status:superprovider:enabled\n')
+    assert run(root, '-a', 'list', '-o', 'text') == (rc, out, err)
+
+
+def test_list_json(root, sp):
+    make_provider(root, 'noexec', executable=False)
+    assert run_json(root, '-a', 'list') == (0, {'params': {'providers': {
+        'superprovider': {'status': 'enabled'},
+        'noexec': {'error': 1, 'message': 'bxProvider::optionsProvider: Provider noexec not exist on the host'},
+    }}})
+
+
+def test_list_empty_root(root):
+    assert run_json(root) == (0, {'params': {'providers': {}}})
+    assert run(root) == (0, '', '')
+
+
+def test_list_missing_root(tmp_path):
+    missing = str(tmp_path / 'none')
+    assert run_json(missing) == (1, {'error': 1, 'message': 'bxProviders: Cannot open dircetory %s: No such file or directory' % missing})
+
+
+def test_list_broken_provider_is_an_entry(root, sp):
+    # Part A 1: the original's whole list died on a non-JSON help reply.
+    make_provider(root, 'broken', help_reply=raw('not json', stderr='trace here'))
+    rc, doc = run_json(root)
+    assert rc == 0
+    assert doc['params']['providers']['superprovider'] == {'status': 'enabled'}
+    broken = doc['params']['providers']['broken']
+    assert broken['error'] == 1
+    assert 'broken' in broken['message'] and 'help' in broken['message'] and 'trace here' in broken['message']
+    assert run(root)[1] == 'provider:status:broken:error\nprovider:status:superprovider:enabled\n'
+
+
+# status (6.2) -----------------------------------------------------------------
+
+def test_status(root, sp):
+    rc, doc = run_json(root, '-a', 'status', '--provider', 'superprovider')
+    assert rc == 0
+    assert doc == {'params': {'provider_options': {'superprovider': {
+        'name': 'superprovider', 'status': 'enabled', 'config': 'exists',
+        'files': {'holder': sp, 'execute': os.path.join(sp, 'bin', 'superprovider'),
+                  'config': os.path.join(sp, 'etc', 'superprovider.conf')},
+        'options': {'help': 1, 'init': 0, 'configs': 1, 'order': 1, 'order_status': 1}}}}}
+    assert run(root, '-a', 'status', '--provider', 'superprovider') == (
+        0, 'provider:options:superprovider:enabled:configs,help,order,order_status\n', '')
+
+
+def test_status_not_exists(root):
+    text = 'bxProvider::optionsProvider: Provider ghost not exist on the host'
+    assert run_json(root, '-a', 'status', '--provider', 'ghost') == (1, {'error': 1, 'message': text})
+    assert run(root, '-a', 'status', '--provider', 'ghost') == (1, 'message:%s\nerror:1\n' % text, '')
+
+
+def test_status_without_provider_is_a_clear_error(root):
+    # The original went on with an empty name (odd paths); ids are checked now.
+    rc, doc = run_json(root, '-a', 'status')
+    assert rc == 1 and doc['message'].startswith('bxenv: invalid provider name')
+
+
+# configs (6.3) ----------------------------------------------------------------
+
+def test_configs_plain_sorted_numerically(root, sp):
+    assert run(root, '-a', 'configs', '--provider', 'superprovider') == (0, (
+        'provider:configs:superprovider:enabled:1:one\n'
+        'provider:configs:superprovider:enabled:2:two\n'
+        'provider:configs:superprovider:enabled:10:ten\n'), '')
+    assert run_json(root, '-a', 'configs', '--provider', 'superprovider') == (
+        0, {'params': {'provider_configs': {'superprovider': CONFIGS}}})
+
+
+@pytest.mark.parametrize('help_reply, text', [
+    ({'options': ['help', 'configs'], 'status': 'disabled'},
+     'bxProvider::configsProvider: Provider p disabled on the host'),
+    ({'options': ['help', 'order']}, "bxProvider::configsProvider: Provider p doesn't support configs option"),
+])
+def test_configs_refused(root, help_reply, text):
+    make_provider(root, 'p', help_reply=help_reply)
+    assert run_json(root, '-a', 'configs', '--provider', 'p') == (1, {'error': 1, 'message': text})
+
+
+def test_configs_not_exists(root):
+    assert run_json(root, '-a', 'configs', '--provider', 'ghost') == (
+        1, {'error': 1, 'message': 'bxProvider::configsProvider: Provider ghost not_exists on the host'})
+
+
+def test_provider_error_code_is_the_exit_status(root):
+    holder = make_provider(root, 'p', {'configs': {'error': '2', 'error_message': 'no configs today'}})
+    text = 'cmd=`%s configs` return no configs today' % os.path.join(holder, 'bin', 'p')
+    assert run_json(root, '-a', 'configs', '--provider', 'p') == (2, {'error': '2', 'message': text})
+    assert run(root, '-a', 'configs', '--provider', 'p') == (2, 'message:%s\nerror:2\n' % text, '')
+    make_provider(root, 'p', {'configs': {'error': 7, 'error_message': 'seven'}})
+    assert run(root, '-a', 'configs', '--provider', 'p')[0] == 7
+
+
+def test_error_code_beyond_one_byte_still_fails(root):
+    make_provider(root, 'p', {'configs': {'error': 256, 'error_message': 'big'}})
+    rc, doc = run_json(root, '-a', 'configs', '--provider', 'p')
+    assert (rc, doc['error']) == (1, 256)
+
+
+def test_empty_reply(root):
+    holder = make_provider(root, 'p', {'configs': raw('\n')})
+    text = 'bxProvider::executeProviderCmd: Command `%s configs` return empty string' % os.path.join(holder, 'bin', 'p')
+    assert run_json(root, '-a', 'configs', '--provider', 'p') == (1, {'error': 1, 'message': text})
+
+
+@pytest.mark.parametrize('reply, cause', [
+    (raw('{"a": 1} trailing'), 'did not return one JSON object'),
+    (raw('[1, 2]'), 'not an object'),
+    ({'error': 'fatal'}, 'bad error reply'),
+])
+def test_bad_reply_is_an_error_document(root, reply, cause):
+    # Part A 1: the original died (rc 255, nothing on stdout).
+    make_provider(root, 'p', {'configs': reply})
+    rc, doc = run_json(root, '-a', 'configs', '--provider', 'p')
+    assert (rc, doc['error']) == (1, 1)
+    assert cause in doc['message'] and 'provider p, action configs' in doc['message']
+
+
+def test_stderr_of_a_failed_call_is_in_the_message(root):
+    # Part A 5.
+    make_provider(root, 'p', {'configs': raw('', stderr='disk on fire', rc=3)})
+    rc, doc = run_json(root, '-a', 'configs', '--provider', 'p')
+    assert rc == 1 and doc['message'].endswith('return empty string; stderr: disk on fire')
+
+
+def test_timeout_kills_the_provider(root):
+    # Part A 4.
+    make_provider(root, 'slow', {'configs': raw('{}', sleep=30)})
+    rc, doc = run_json(root, '-a', 'configs', '--provider', 'slow', '--timeout', '1')
+    assert rc == 1
+    assert 'timed out after 1 s' in doc['message'] and 'killed' in doc['message']
+
+
+# order (6.4) ------------------------------------------------------------------
+
+def test_order_plain_has_no_newline_and_writes_the_task_file(root, sp):
+    assert run(root, '-a', 'order', '--provider', 'superprovider', '--config_id', '2') == (
+        0, 'provider:order:superprovider:t1', '')
+    with open(os.path.join(sp, 'tasks', 't1')) as handle:
+        assert handle.read() == ''
+    # Part A 2: exactly these argv items, no shell.
+    assert calls(sp)[-1] == ['order', '2']
+
+
+def test_order_json_places_an_order_every_time(root, sp):
+    first = run_json(root, '-a', 'order', '--provider', 'superprovider', '--config_id', '1')
+    second = run_json(root, '-a', 'order', '--provider', 'superprovider', '--config_id', '1')
+    assert first == (0, {'params': {'provider_order': {'superprovider': {'task_id': 't1', 'extra': 'kept'}}}})
+    assert second == (0, {'params': {'provider_order': {'superprovider': {'task_id': 't2', 'extra': 'kept'}}}})
+    assert sorted(os.listdir(os.path.join(sp, 'tasks'))) == ['t1', 't2']
+
+
+def test_order_without_config_id(root, sp):
+    assert run_json(root, '-a', 'order', '--provider', 'superprovider') == (
+        1, {'error': 1, 'message': 'bxProvider::order2Provider: You must provide config_id for order'})
+    assert calls(sp) == []
+
+
+@pytest.mark.parametrize('help_reply, text', [
+    ({'options': ['order'], 'status': 'disabled'}, 'bxProvider::order2Provider: Provider p disabled on the host'),
+    ({'options': ['configs']}, "bxProvider::order2Provider: Provider p doesn't support order option"),
+])
+def test_order_refused(root, help_reply, text):
+    make_provider(root, 'p', help_reply=help_reply)
+    assert run_json(root, '-a', 'order', '--provider', 'p', '--config_id', '1') == (1, {'error': 1, 'message': text})
+
+
+def test_order_not_exists(root):
+    assert run_json(root, '-a', 'order', '--provider', 'ghost', '--config_id', '1') == (
+        1, {'error': 1, 'message': 'bxProvider::order2Provider: Provider ghost not_exists on the host'})
+
+
+def test_order_without_task_id_in_reply(root):
+    make_provider(root, 'p', {'order': {'task_id': ''}})
+    assert run_json(root, '-a', 'order', '--provider', 'p', '--config_id', '1') == (
+        1, {'error': 1, 'message': "bxProvider::order2Provider: Provider p doesn't return task_id"})
+
+
+@pytest.mark.parametrize('config_id', ['', '1;touch x', '../x', '3 4', '-v'])
+def test_order_bad_config_id_calls_nothing(root, sp, config_id):
+    # Part A 2, 3: the original split '3 4' into two words or ran a shell.
+    rc, doc = run_json(root, '-a', 'order', '--provider', 'superprovider', '--config_id=' + config_id)
+    assert (rc, doc['error']) == (1, 1)
+    assert doc['message'].startswith('bxenv: invalid config_id')
+    assert calls(sp) == [] and not os.path.exists(os.path.join(sp, 'tasks'))
+
+
+def test_order_bad_task_id_from_provider_writes_nothing(root):
+    holder = make_provider(root, 'p', {'order': {'task_id': '../../escape'}})
+    rc, doc = run_json(root, '-a', 'order', '--provider', 'p', '--config_id', '1')
+    assert rc == 1 and 'invalid task_id returned by provider p' in doc['message']
+    assert not os.path.exists(os.path.join(root, 'escape'))
+    assert not os.listdir(os.path.join(holder, 'tasks')) if os.path.isdir(os.path.join(holder, 'tasks')) else True
+
+
+# order_status (6.5) -------------------------------------------------------------
+
+def test_order_status_is_not_masked(root):
+    holder = make_provider(root, 'p', {'order_status': FINISHED})
+    add_task(holder, 't1')
+    assert run_json(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't1') == (
+        0, {'params': {'provider_order': {'p': FINISHED}}})
+    assert calls(holder)[-1] == ['order_status', 't1']
+
+
+def test_order_status_overlay_and_plain(root):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'task_id': 't9', 'server': 's'}})
+    add_task(holder, 't9', 'error: Host::createHost: cannot use localhost for add')
+    rc, doc = run_json(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't9')
+    assert rc == 0
+    assert doc['params']['provider_order']['p'] == {
+        'status': 'error', 'task_id': 't9', 'server': 's', 'error': 1,
+        'message': 'Host::createHost: cannot use localhost for add'}
+    assert run(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't9') == (0, 'provider:order:p:t9', '')
+
+
+def test_order_status_complete_file(root):
+    holder = make_provider(root, 'p', {'order_status': FINISHED})
+    add_task(holder, 't1', 'complete: Server=192.0.2.10 is added to the pool')
+    rc, doc = run_json(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't1')
+    assert doc['params']['provider_order']['p']['status'] == 'complete'
+
+
+def test_order_status_without_task_id(root, sp):
+    assert run_json(root, '-a', 'order_status', '--provider', 'superprovider') == (
+        1, {'error': 1, 'message': 'bxProvider::order_status2Provider: You must provide task_id for status request'})
+    assert calls(sp) == []
+
+
+@pytest.mark.parametrize('help_reply, text', [
+    ({'options': ['order_status'], 'status': 'disabled'},
+     'bxProvider::order_status2Provider: Provider p disabled on the host'),
+    ({'options': ['order']}, "bxProvider::order_status2Provider: Provider p doesn't support order_status option"),
+])
+def test_order_status_refused(root, help_reply, text):
+    make_provider(root, 'p', help_reply=help_reply)
+    assert run_json(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't') == (1, {'error': 1, 'message': text})
+
+
+def test_order_status_without_status(root):
+    make_provider(root, 'p', {'order_status': {'status': ''}})
+    assert run_json(root, '-a', 'order_status', '--provider', 'p', '--task_id', 't3') == (
+        1, {'error': 1, 'message': "bxProvider::order_status2Provider: Provider p doesn't return status for task_id=t3"})
+
+
+def test_order_status_bad_task_id(root, sp):
+    rc, doc = run_json(root, '-a', 'order_status', '--provider', 'superprovider', '--task_id', '../../etc/passwd')
+    assert rc == 1 and doc['message'].startswith('bxenv: invalid task_id')
+    assert calls(sp) == []
+
+
+def test_non_ascii_round_trips(root):
+    # Part A 14: UTF-8 text, not \u escapes and not double encoded.
+    holder = make_provider(root, 'p', {'order_status': {'status': 'готово', 'note': 'сервер'}})
+    add_task(holder, 'задача')
+    rc, out, err = run(root, '-o', 'json', '-a', 'order_status', '--provider', 'p', '--task_id', 'задача')
+    assert rc == 0 and 'готово' in out and '\\u' not in out
+    assert json.loads(out) == {'params': {'provider_order': {'p': {'status': 'готово', 'note': 'сервер'}}}}
+    assert calls(holder)[-1] == ['order_status', 'задача']
+
+
+# orders_list (6.6) ----------------------------------------------------------
+
+def test_orders_list_one_provider(root):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'in_progress'},
+                                       'order_status t2': {'status': 'in_progress', 'message': 'ready'},
+                                       'order_status t3': {'error': 5, 'error_message': 'gone'},
+                                       'order_status t4': {'status': 'failed', 'message': 'no stock'}})
+    add_task(holder, 't1')
+    add_task(holder, 't4')
+    add_task(holder, 't2', 'error: pool_not_created')
+    add_task(holder, 't3')
+    os.makedirs(os.path.join(holder, 'tasks', 'sub'))
+    rc, doc = run_json(root, '-a', 'orders_list', '--provider', 'p')
+    execute = os.path.join(holder, 'bin', 'p')
+    m1, m2, m3, m4 = (mtime(holder, t) for t in ('t1', 't2', 't3', 't4'))
+    assert rc == 0
+    assert doc == {'params': {'provider_order_list': {'p': {
+        't1': {'error': 0, 'message': '', 'status': 'in_progress', 'mtime': m1},
+        't2': {'error': 1, 'message': 'pool_not_created', 'status': 'error', 'mtime': m2},
+        't3': {'error': 5, 'message': 'cmd=`%s order_status t3` return gone' % execute, 'mtime': m3},
+        't4': {'error': 0, 'message': 'no stock', 'status': 'failed', 'mtime': m4},
+    }}}}
+    assert run(root, '-a', 'orders_list', '--provider', 'p') == (0, (
+        'provider:orders:p:t1:in_progress:%d::\n'
+        'provider:orders:p:t2:error:%d:1:pool_not_created\n'
+        'provider:orders:p:t3::%d:5:cmd=`%s order_status t3` return gone\n'
+        'provider:orders:p:t4:failed:%d::no stock\n') % (m1, m2, m3, execute, m4), '')
+
+
+def test_orders_list_no_tasks_is_null(root):
+    holder = make_provider(root, 'p')
+    add_task(holder, 'x')
+    os.remove(os.path.join(holder, 'tasks', 'x'))
+    assert run_json(root, '-a', 'orders_list', '--provider', 'p') == (0, {'params': {'provider_order_list': {'p': None}}})
+    assert run(root, '-a', 'orders_list', '--provider', 'p') == (0, '', '')
+
+
+@pytest.mark.parametrize('help_reply, text', [
+    ({'options': ['order_status'], 'status': 'disabled'}, 'bxProvider::listOrders4Provider: Provider p disabled on the host'),
+    ({'options': ['order']}, "bxProvider::listOrders4Provider: Provider p doesn't support order_status option"),
+])
+def test_orders_list_refused(root, help_reply, text):
+    make_provider(root, 'p', help_reply=help_reply)
+    assert run_json(root, '-a', 'orders_list', '--provider', 'p') == (1, {'error': 1, 'message': text})
+
+
+def test_orders_list_without_tasks_folder(root):
+    holder = make_provider(root, 'p')
+    tasks = os.path.join(holder, 'tasks')
+    assert run_json(root, '-a', 'orders_list', '--provider', 'p') == (
+        1, {'error': 1, 'message': 'bxProvider: Cannot open dircetory %s: No such file or directory' % tasks})
+
+
+def test_orders_list_all_providers(root, sp):
+    add_task(sp, 't1', 'complete: Server=s is added to the pool')
+    make_provider(root, 'empty')
+    add_task(os.path.join(root, 'empty'), 'gone')
+    os.remove(os.path.join(root, 'empty', 'tasks', 'gone'))
+    make_provider(root, 'off', help_reply={'options': ['order_status'], 'status': 'disabled'})
+    make_provider(root, 'notasks')
+    make_provider(root, 'broken', help_reply=raw('garbage'))
+    rc, out, err = run(root, '-o', 'json', '-a', 'orders_list')
+    assert rc == 0
+    assert json.loads(out) == {'params': {'provider_order_list': {
+        'superprovider': {'t1': {'error': 0, 'message': '', 'status': 'complete', 'mtime': mtime(sp, 't1')}},
+        'empty': None}}}
+    # Part A 1: the broken provider is left out and named, not a crash.
+    assert err.startswith('bx-provider: warning: provider broken left out of orders_list: ')
+    assert run(root, '-a', 'orders_list', '--provider=')[1] == (
+        'provider:orders:superprovider:t1:complete:%d::\n' % mtime(sp, 't1'))
+
+
+def test_orders_list_missing_root(tmp_path):
+    missing = str(tmp_path / 'none')
+    assert run_json(missing, '-a', 'orders_list') == (
+        1, {'error': 1, 'message': 'bxProviders: Cannot open directory %s: No such file or directory' % missing})
+
+
+# order_to_host (6.7, 8) --------------------------------------------------------
+
+SERVER = '192.0.2.50'
+
+
+class KeyCopy(object):
+    """Stands in for the SSH key copy; records its calls."""
+
+    def __init__(self):
+        self.made, self.calls = [], []
+
+    def key_copier(self, runner, pool_dir, timeout):
+        self.made.append((pool_dir, timeout))
+        return lambda *args: self.calls.append(args)
+
+
+@pytest.fixture
+def pool(tmp_path, monkeypatch):
+    """A pool folder with its key, DNS from a table, and a recording key copy."""
+    path = make_pool(tmp_path / 'pool')
+    os.makedirs(os.path.join(path, 'keys'))
+    for name in ('id_rsa', 'id_rsa.pub'):
+        open(os.path.join(path, 'keys', name), 'w').close()
+    with open(os.path.join(path, 'ansible.cfg'), 'w') as handle:
+        handle.write('[defaults]\nprivate_key_file = %s/keys/id_rsa\n' % path)
+    monkeypatch.setattr(_naming, 'SystemResolver', FakeResolver)
+    copier = KeyCopy()
+    monkeypatch.setattr(_cli, '_ssh', copier)
+    return {'path': path, 'keys': copier}
+
+
+def to_host(root, pool, *args):
+    return run(root, '-a', 'order_to_host', '--provider', 'p', '--pool_dir', pool['path'], *args)
+
+
+def test_order_to_host_adds_the_server(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER, 'server_password': 'pw'}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json', '--timeout', '7') == (
+        0, '{"message":"Server=%s is added to the pool"}' % SERVER, '')
+    keys = os.path.join(pool['path'], 'keys', 'id_rsa')
+    assert pool['keys'].made == [(pool['path'], 7)]
+    assert pool['keys'].calls == [(SERVER, 'pw', keys, keys + '.pub')]
+    with open(os.path.join(holder, 'tasks', 't1')) as handle:
+        assert handle.read() == 'complete: Server=%s is added to the pool' % SERVER
+    with open(os.path.join(pool['path'], 'hosts')) as handle:
+        assert 'ansible_ssh_host=%s' % SERVER in handle.read()
+    # Part A 7: again is success without change, with the original's text.
+    assert to_host(root, pool, '--task_id', 't1') == (
+        0, 'message:bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool\n'
+        % SERVER, '')
+    assert len(pool['keys'].calls) == 1
+
+
+def test_order_to_host_not_ready_prints_the_order(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'in_progress', 'task_id': 't1'}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1') == (0, 'provider:order:p:t1', '')
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json') == (
+        0, '{"params":{"provider_order":{"p":{"status":"in_progress","task_id":"t1"}}}}', '')
+
+
+@pytest.mark.parametrize('reply, content, text', [
+    ({'status': '5'}, '', 'Unknown status=5 for p'),
+    ({'status': 'finished', 'server': SERVER}, 'error: pool_not_created',
+     'bxProvider::order_to_hostProvider: task_id=t1 already error: pool_not_created'),
+    ({'status': 'finished', 'server': 'localhost'}, '', 'Host::createHost: cannot use localhost for add'),
+    ({'status': ''}, '', "bxProvider::order_to_hostProvider: Provider p doesn't return status for task_id=t1"),
+])
+def test_order_to_host_errors(root, pool, reply, content, text):
+    holder = make_provider(root, 'p', {'order_status': reply})
+    add_task(holder, 't1', content)
+    assert to_host(root, pool, '--task_id', 't1') == (1, 'message:%s\nerror:1\n' % text, '')
+    assert pool['keys'].calls == []
+
+
+def test_order_to_host_needs_a_task_file_and_a_task_id(root, pool):
+    make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    assert to_host(root, pool, '--task_id', 't9') == (
+        1, 'message:bxProvider::order_to_hostProvider: Not found saved task_id=t9 on this server\nerror:1\n', '')
+    assert to_host(root, pool) == (
+        1, 'message:bxProvider::order_to_hostProvider: You must provide task_id for status request\nerror:1\n', '')
+
+
+def test_order_to_host_retry_failed(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1', 'error: pool_not_created')
+    assert to_host(root, pool, '--task_id', 't1', '--retry_failed') == (
+        0, 'message:Server=%s is added to the pool\n' % SERVER, '')
+
+
+# Actions whose core is not in every build ---------------------------------------
+
+@pytest.mark.parametrize('action', ['order_to_host', 'install', 'uninstall'])
+def test_missing_core_is_reported(root, monkeypatch, action):
+    monkeypatch.setattr(_cli, '_ssh', None)
+    monkeypatch.setattr(_cli, '_plugin', None)
+    assert run_json(root, '-a', action, '--provider', 'p', '--task_id', 't') == (
+        1, {'error': 1, 'message': 'bx-provider-bxenv: action %s is not available in this build' % action})
+
+
+def test_install_uninstall_dispatch(root, monkeypatch):
+    seen = []
+
+    class Plugin(object):
+        @staticmethod
+        def install(providers, name, src, owner, group, force):
+            seen.append(('install', name, src, owner, group, force))
+            return {'changed': True, 'message': 'bxProvider: Provider data created, you can found it in %s'
+                    % providers.holder(name), 'sha256': 'x'}
+
+        @staticmethod
+        def remove(providers, name, force):
+            seen.append(('remove', name, force))
+            return {'changed': True, 'message': 'bxProvider: Provider data deleted from %s' % providers.holder(name)}
+
+    monkeypatch.setattr(_cli, '_plugin', Plugin)
+    holder = os.path.join(root, 'p')
+    assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz', '--owner', 'web') == (
+        0, {'message': 'bxProvider: Provider data created, you can found it in %s' % holder})
+    assert run_json(root, '-a', 'uninstall', '--provider', 'p', '--force') == (
+        0, {'message': 'bxProvider: Provider data deleted from %s' % holder})
+    assert seen == [('install', 'p', '/tmp/p.tar.gz', 'web', 'bitrix', False), ('remove', 'p', True)]
+
+
+def test_internal_error_is_a_document(root, monkeypatch):
+    def boom(providers, workers):
+        raise KeyError('oops')
+
+    monkeypatch.setattr(_actions, 'list_providers', boom)
+    assert run_json(root) == (1, {'error': 1, 'message': "bx-provider-bxenv: internal error in action list: KeyError: 'oops'"})
+
+
+# The plain printer alone -------------------------------------------------------
+
+def test_plain_message_and_error_lines():
+    assert _cli.render({'message': 'done'}, 'plain') == 'message:done\n'
+    assert _cli.render({'error': 3, 'message': ''}, 'plain') == 'error:3\n'
+    assert _cli.render({'error': 3, 'message': ''}, 'json') == '{"error":3}'
+
+
+def test_plain_configs_odd_ids_keep_their_order():
+    document = {'params': {'provider_configs': {'p': {'configurations': [
+        {'id': 'b', 'descr': 'x'}, {'id': '3', 'descr': None}, {'id': 'a'}, {'id': 1.0, 'descr': True}]}}}}
+    assert _cli.render(document, 'plain') == (
+        'provider:configs:p::b:x\n'
+        'provider:configs:p::a:\n'
+        'provider:configs:p::1:1\n'
+        'provider:configs:p::3:\n')

@@ -1,0 +1,143 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Build the stand-alone ``bx-provider`` command: one executable zipapp.
+
+    python3 tools/build_bx_provider.py --output PATH
+
+The file holds ``tools/bx_provider/__main__.py`` as its ``__main__.py`` and
+the collection's own module_utils under
+``ansible_collections/bitrix/bxenv/plugins/module_utils/`` (with empty
+``__init__.py`` files), so the command runs the very code the modules run.
+Only the files ``_cli.py`` imports, directly or not, go in; the build stops
+if any of them imports ``ansible`` itself, since the command must run on a
+Python 3 that has ``jsonschema`` but no ansible-core. The output is the same
+bytes for the same sources (fixed time stamps and order).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import argparse
+import ast
+import os
+import sys
+import zipfile
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ENTRY = os.path.join(REPO, 'tools', 'bx_provider', '__main__.py')
+MODULE_UTILS = os.path.join(REPO, 'plugins', 'module_utils')
+PACKAGE = 'ansible_collections.bitrix.bxenv.plugins.module_utils'
+SHEBANG = b'#!/usr/bin/env python3\n'
+# Zip time stamps cannot be earlier than 1980.
+STAMP = (1980, 1, 1, 0, 0, 0)
+
+
+class BuildError(Exception):
+    pass
+
+
+def _imports(path):
+    """``(module_utils names, guarded names, imports of ansible itself)`` of one file."""
+    with open(path, 'rb') as handle:
+        tree = ast.parse(handle.read(), path)
+    guarded_nodes = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Try):
+            for child in node.body:
+                guarded_nodes.update(id(n) for n in ast.walk(child))
+    wanted, guarded, foreign = set(), set(), []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules = [node.module]
+        else:
+            continue
+        found = []
+        for module in modules:
+            if module.split('.')[0] == 'ansible':
+                foreign.append(module)
+            if module == PACKAGE and isinstance(node, ast.ImportFrom):
+                found.extend(alias.name for alias in node.names)
+            elif module.startswith(PACKAGE + '.'):
+                found.append(module[len(PACKAGE) + 1:].split('.')[0])
+        (guarded if id(node) in guarded_nodes else wanted).update(found)
+    return wanted, guarded, foreign
+
+
+def module_utils_closure(start=ENTRY):
+    """The module_utils file names the entry point needs, sorted.
+
+    A guarded import (inside ``try``) of a file that does not exist is left
+    out: the command then reports that action as not available.
+    """
+    todo, seen = [start], {}
+    while todo:
+        path = todo.pop()
+        wanted, guarded, foreign = _imports(path)
+        if foreign:
+            raise BuildError('%s imports %s: the command must run without ansible-core'
+                             % (os.path.relpath(path, REPO), ', '.join(sorted(foreign))))
+        for name in sorted(wanted | guarded):
+            target = os.path.join(MODULE_UTILS, name + '.py')
+            if name in seen:
+                continue
+            if not os.path.isfile(target):
+                if name in guarded and name not in wanted:
+                    continue
+                raise BuildError('%s imports %s, which does not exist' % (os.path.relpath(path, REPO), target))
+            seen[name] = target
+            todo.append(target)
+    return sorted(seen.items())
+
+
+def _add(archive, name, data):
+    info = zipfile.ZipInfo(name, STAMP)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    archive.writestr(info, data)
+
+
+def _read(path):
+    with open(path, 'rb') as handle:
+        return handle.read()
+
+
+def build(output):
+    """Write the zipapp to ``output`` (mode 0755); returns the archive's member names."""
+    files = module_utils_closure()
+    members = [('__main__.py', _read(ENTRY))]
+    parts = PACKAGE.split('.')
+    for depth in range(1, len(parts) + 1):
+        members.append(('/'.join(parts[:depth]) + '/__init__.py', b''))
+    for name, path in files:
+        members.append(('/'.join(parts) + '/' + name + '.py', _read(path)))
+    temporary = output + '.tmp'
+    with open(temporary, 'wb') as handle:
+        handle.write(SHEBANG)
+        with zipfile.ZipFile(handle, 'w') as archive:
+            for name, data in members:
+                _add(archive, name, data)
+    os.chmod(temporary, 0o755)
+    os.rename(temporary, output)
+    return [name for name, data in members]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description='Build the stand-alone bx-provider command (a Python zipapp).')
+    parser.add_argument('--output', required=True, help='where to write the executable file')
+    args = parser.parse_args(argv)
+    output = os.path.abspath(args.output)
+    try:
+        members = build(output)
+    except BuildError as exc:
+        sys.stderr.write('build_bx_provider: %s\n' % exc)
+        return 1
+    sys.stdout.write('%s: %d files\n' % (output, len(members)))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
