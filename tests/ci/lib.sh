@@ -22,7 +22,7 @@ TARGET_PYTHONS=(3.8 3.9 3.10 3.11 3.12 3.13)
 
 # pyenv shims on PATH misbehave under ansible-test (it clears PYENV_VERSION)
 # and would stand in for Pythons we do not test on: drop them.
-PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.pyenv/shims$' | paste -sd: -)"
+PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.pyenv/.*shims$' | paste -sd: -)"
 export PATH
 
 log() { printf '%s\n' "ci: $*" >&2; }

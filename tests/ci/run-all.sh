@@ -13,7 +13,9 @@
 # COMMAND runs from the repo root with stdin from /dev/null. It passes when it
 # exits 0. It counts as one test, unless it writes "PASSED FAILED [SKIPPED]"
 # into the file named by $CI_COUNTS_FILE (tests/ci/pytest.sh does that, so a
-# pytest suite counts its tests). The last line printed is
+# pytest suite counts its tests; tests/ci/parallel.sh counts its commands).
+# One script can also be run alone, e.g. tests/ci/sanity.sh 2.19 --test pylint.
+# The last line printed is
 # "N passed, N failed"; the exit status is non-zero if anything failed.
 set -uo pipefail
 # shellcheck source=tests/ci/lib.sh
@@ -32,12 +34,11 @@ step() {
 
 # ---- STEPS (group "always": runs whatever is selected) ---------------------
 step setup                 always       tests/ci/setup.sh
-step sanity-2.16           sanity       tests/ci/sanity.sh 2.16
-step sanity-2.19           sanity       tests/ci/sanity.sh 2.19
-step sanity-2.21           sanity       tests/ci/sanity.sh 2.21
+step sanity                sanity       tests/ci/parallel.sh "tests/ci/sanity.sh 2.16" "tests/ci/sanity.sh 2.19" "tests/ci/sanity.sh 2.21"
 step units-2.19            units        tests/ci/pytest.sh 2.19 tests/unit
 step units-2.16            units        tests/ci/pytest.sh 2.16 tests/unit
 step units-2.21            units        tests/ci/pytest.sh 2.21 tests/unit
+step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
 step integration-2.19      integration  tests/ci/integration.sh 2.19
 step integration-2.16      integration  tests/ci/integration.sh 2.16
 step integration-2.21      integration  tests/ci/integration.sh 2.21
