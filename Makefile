@@ -17,4 +17,5 @@ list:
 	@$(RUN_ALL) --list
 
 clean:
-	rm -rf .cache tests/output tests/integration/inventory
+	$(RUN_ALL) --clean
+	rm -rf tests/output tests/integration/inventory

@@ -49,8 +49,9 @@ pybin_dir() {
     local dir="$CACHE/pybin" ver py
     mkdir -p "$dir"
     for ver in "${TARGET_PYTHONS[@]}"; do
+        # written only when it changes: parallel sanity runs share the folder
         if py="$(find_python "$ver")"; then
-            ln -sfn "$py" "$dir/python$ver"
+            [ "$(readlink "$dir/python$ver")" = "$py" ] || ln -sfn "$py" "$dir/python$ver"
         else
             rm -f "$dir/python$ver"
         fi

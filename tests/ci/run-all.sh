@@ -7,6 +7,7 @@
 #   tests/ci/run-all.sh                 every step
 #   tests/ci/run-all.sh units lint      steps in these groups (or with these names)
 #   tests/ci/run-all.sh --list          show the steps
+#   tests/ci/run-all.sh --clean         remove the caches (.cache/, the /tmp copies)
 #
 # Adding a suite is one line in the STEPS section below:
 #   step NAME GROUPS COMMAND [ARGS...]
@@ -47,6 +48,11 @@ step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
 step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
 # ---------------------------------------------------------------------------
 
+if [ "${1:-}" = "--clean" ]; then
+    log "removing $CACHE and $TREES"
+    rm -rf "$CACHE" "$TREES"
+    exit 0
+fi
 if [ "${1:-}" = "--list" ]; then
     for i in "${!STEP_NAMES[@]}"; do
         printf '%-24s %-12s %s\n' "${STEP_NAMES[$i]}" "${STEP_GROUPS[$i]}" "${STEP_CMDS[$i]}"
