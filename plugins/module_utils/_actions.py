@@ -105,12 +105,22 @@ def order_status(providers, name, task_id):
     return params_document('provider_order', {name: reply})
 
 
-def order(providers, name, config_id):
-    """PROTOCOL 6.4: place an order and write its empty task file."""
+def order_record(providers, name, config_id):
+    """PROTOCOL 6.4 steps 1-3: check the input, probe, return the record to order with."""
     if config_id is None:
         raise BxError('bxProvider::order2Provider: You must provide config_id for order')
     check_id(config_id, 'config_id')
-    record = usable_record(providers, name, 'order2Provider', 'order')
+    return usable_record(providers, name, 'order2Provider', 'order')
+
+
+def order(providers, name, config_id):
+    """PROTOCOL 6.4: place an order and write its empty task file."""
+    return place_order(providers, order_record(providers, name, config_id), config_id)
+
+
+def place_order(providers, record, config_id):
+    """PROTOCOL 6.4 steps 4-8 with a record from ``order_record``."""
+    name = record['name']
     reply = providers.call(record, 'order', config_id)
     task_id = reply.get('task_id')
     if task_id in (None, ''):

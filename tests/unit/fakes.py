@@ -7,7 +7,8 @@
 a Python script that reads ``<holder>/fake.json`` at every call. ``replies``
 maps ``"<action>"`` or ``"<action> <argument>"`` (the more precise wins) to
 either a JSON-able object (printed as JSON) or ``raw(...)``: the keys
-``stdout`` (raw text), ``stderr``, ``rc``, ``sleep``. In ``stdout`` and in
+``stdout`` (raw text), ``stderr``, ``rc``, ``sleep``, or ``sequence(...)``:
+one reply per call, in order, the last one repeating. In ``stdout`` and in
 printed objects, ``{n}`` becomes a per-provider counter (1, 2, ...) that is
 bumped under a lock, so concurrent orders get distinct ids. Every call is
 appended to ``<holder>/calls.log`` as one JSON line of its argv.
@@ -64,3 +65,8 @@ def calls(holder):
 def raw(stdout='', stderr='', rc=0, sleep=0):
     """A reply given as raw text rather than as an object to print as JSON."""
     return {'__raw__': True, 'stdout': stdout, 'stderr': stderr, 'rc': rc, 'sleep': sleep}
+
+
+def sequence(*replies):
+    """Replies given one per call, in order; the last one repeats."""
+    return {'__sequence__': list(replies)}

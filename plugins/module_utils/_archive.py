@@ -1,0 +1,494 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""Safe inspection and extraction of provider plugin archives.
+
+The original piped the archive to ``tar``/``unzip`` straight into the live
+folder, unchecked. Here every member is read and judged first, and nothing
+is written unless the whole archive passes; then it is unpacked into a new
+empty folder with our own code.
+
+Why not ``tarfile``'s extraction filters: they exist only from Python 3.12
+(and in security releases 3.8.17+, 3.9.17+, 3.10.12+, 3.11.4+), while the
+managed node may run an older 3.8, and there is no such filter for zip.
+For the record, the stdlib ``data`` filter would *cover*: absolute names and
+``..`` (refused), links whose target leaves the destination, hard links to
+outside, device files and FIFOs (refused), set-uid/set-gid/sticky and
+group/other write bits (cleared rather than refused), and ownership (not
+restored). It would *not* cover: a limit on the member count or on the
+unpacked size (zip bombs), names that are not valid UTF-8, duplicate names,
+members that travel through a symlink another member made (it relies on
+``realpath`` at extraction time, not on refusing beforehand), an archive
+that is refused only after part of it was written, the plugin layout, and
+zip archives at all. The checks below cover all of these, for tar and zip
+alike, before anything is written; extraction then opens every path with
+``O_NOFOLLOW`` relative to directory descriptors and creates files with
+``O_EXCL``, so even a check we got wrong cannot write outside the folder.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import hashlib
+import os
+import posixpath
+import stat
+import tarfile
+import zipfile
+import zlib
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+
+DEFAULT_MAX_MEMBERS = 1000
+DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+SUFFIXES = ('.tar.gz', '.tgz', '.tar.bz2', '.tar.xz', '.zip')
+_TAR_MODES = {'.tar.gz': 'r:gz', '.tgz': 'r:gz', '.tar.bz2': 'r:bz2', '.tar.xz': 'r:xz'}
+# Our bookkeeping at the plugin root; an archive must not bring its own.
+RECORD_FILE = '.bxenv-archive.json'
+_CHUNK = 64 * 1024
+
+FILE, DIRECTORY, SYMLINK = 'file', 'dir', 'symlink'
+
+
+class ArchiveError(BxError):
+    """The archive is unreadable, unsafe or not a plugin archive."""
+
+
+def archive_format(path):
+    """The matching suffix of ``path``; raises the original's message when none."""
+    lower = path.lower()
+    for suffix in SUFFIXES:
+        if lower.endswith(suffix):
+            return suffix
+    raise ArchiveError('bxProvider: not supported archive (only support tar.gz, tgz, tar.bz2, tar.xz, zip)')
+
+
+def check_archive_file(path):
+    """The original's checks: a regular file with a supported suffix."""
+    if not os.path.isfile(path):
+        raise ArchiveError('bxProvider: not found %s' % path)
+    return archive_format(path)
+
+
+def sha256_file(path):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as handle:
+        for chunk in iter(lambda: handle.read(_CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Member(object):
+    """One archive member after the checks: a path relative to the plugin root."""
+
+    def __init__(self, raw_name, kind, mode, size, linkname, source):
+        self.raw_name = raw_name  # as in the archive, for messages
+        self.parts = None  # path components as in the archive
+        self.path = None  # relative to the plugin root, set by the layout step
+        self.kind = kind
+        self.mode = mode
+        self.size = size
+        self.linkname = linkname
+        self.source = source  # TarInfo or ZipInfo
+
+
+def _fail(archive, member, reason):
+    if member is None:
+        raise ArchiveError('bxProvider: archive %s: %s' % (archive, reason))
+    raise ArchiveError('bxProvider: archive %s: member %r: %s' % (archive, member, reason))
+
+
+def _utf8_name(archive, raw):
+    """``raw`` (text that may carry surrogate escapes, or bytes) as UTF-8 text."""
+    try:
+        if isinstance(raw, bytes):
+            return raw.decode('utf-8')
+        raw.encode('utf-8')
+        return raw
+    except (UnicodeDecodeError, UnicodeEncodeError):
+        _fail(archive, raw if isinstance(raw, str) else raw.decode('utf-8', 'replace'),
+              'name is not valid UTF-8')
+
+
+def _split(archive, name):
+    """The path components of a member name; refuses absolute names and ``..``."""
+    if '\x00' in name:
+        _fail(archive, name, 'name contains NUL')
+    if name.startswith('/'):
+        _fail(archive, name, 'absolute path')
+    if '\\' in name:
+        _fail(archive, name, 'name contains a backslash')
+    parts = [part for part in name.split('/') if part not in ('', '.')]
+    if '..' in parts:
+        _fail(archive, name, "path contains '..'")
+    return parts
+
+
+def _check_mode(archive, name, mode):
+    if mode & (stat.S_ISUID | stat.S_ISGID):
+        _fail(archive, name, 'set-uid or set-gid bit (mode %04o)' % (mode & 0o7777))
+
+
+def _tar_members(archive, mode, max_members):
+    members = []
+    try:
+        with tarfile.open(archive, mode, encoding='utf-8', errors='surrogateescape') as tar:
+            for info in tar:
+                if len(members) >= max_members:
+                    _fail(archive, None, 'more than %d members' % max_members)
+                name = _utf8_name(archive, info.name)
+                if info.isreg() and not info.issparse():
+                    kind = FILE
+                elif info.isdir():
+                    kind = DIRECTORY
+                elif info.issym():
+                    kind = SYMLINK
+                elif info.islnk():
+                    _fail(archive, name, 'hard link (to %r)' % info.linkname)
+                elif info.ischr() or info.isblk():
+                    _fail(archive, name, 'device file')
+                elif info.isfifo():
+                    _fail(archive, name, 'FIFO')
+                else:
+                    _fail(archive, name, 'unsupported member type %r' % info.type)
+                _check_mode(archive, name, info.mode)
+                linkname = _utf8_name(archive, info.linkname) if kind == SYMLINK else None
+                members.append(Member(name, kind, info.mode & 0o777, info.size if kind == FILE else 0,
+                                      linkname, info))
+    except ArchiveError:
+        raise
+    except (tarfile.TarError, EOFError, OSError, zlib.error, ValueError) as exc:
+        _fail(archive, None, 'cannot read it as %s: %s' % (mode[2:] + ' tar', exc))
+    except Exception as exc:  # lzma.LZMAError (lzma may be missing at import time)
+        if type(exc).__name__ != 'LZMAError':
+            raise
+        _fail(archive, None, 'cannot read it as xz tar: %s' % exc)
+    return members
+
+
+_ZIP_UTF8_FLAG = 0x800
+
+
+def _zip_members(archive, max_members):
+    members = []
+    try:
+        with zipfile.ZipFile(archive) as zipped:
+            infos = zipped.infolist()
+            if len(infos) > max_members:
+                _fail(archive, None, 'more than %d members' % max_members)
+            for info in infos:
+                # zipfile decodes names without the UTF-8 flag as cp437: get
+                # the bytes back and insist on UTF-8, as for tar.
+                if info.flag_bits & _ZIP_UTF8_FLAG:
+                    name = info.filename
+                else:
+                    name = _utf8_name(archive, info.filename.encode('cp437'))
+                unix_mode = info.external_attr >> 16 if info.create_system == 3 else 0
+                file_type = stat.S_IFMT(unix_mode)
+                if info.is_dir() or file_type == stat.S_IFDIR:
+                    kind = DIRECTORY
+                elif file_type == stat.S_IFLNK:
+                    kind = SYMLINK
+                elif file_type in (stat.S_IFCHR, stat.S_IFBLK):
+                    _fail(archive, name, 'device file')
+                elif file_type == stat.S_IFIFO:
+                    _fail(archive, name, 'FIFO')
+                elif file_type in (0, stat.S_IFREG):
+                    kind = FILE
+                else:
+                    _fail(archive, name, 'unsupported member type %o' % file_type)
+                _check_mode(archive, name, unix_mode)
+                if kind == SYMLINK:
+                    if info.file_size > 4096:
+                        _fail(archive, name, 'symlink target too long')
+                    linkname = _utf8_name(archive, zipped.read(info))
+                else:
+                    linkname = None
+                perms = unix_mode & 0o777 or (0o755 if kind == DIRECTORY else 0o644)
+                members.append(Member(name, kind, perms, info.file_size if kind == FILE else 0, linkname, info))
+    except ArchiveError:
+        raise
+    except UnicodeDecodeError as exc:
+        _fail(archive, None, 'a member name is not valid UTF-8: %s' % exc)
+    except (zipfile.BadZipfile, zipfile.LargeZipFile, EOFError, OSError, zlib.error,
+            NotImplementedError, RuntimeError, ValueError) as exc:
+        _fail(archive, None, 'cannot read it as zip: %s' % exc)
+    return members
+
+
+def _strip_top(members, name):
+    """Accept ``bin/<name>`` at the root, or everything in a single top folder."""
+    paths = [m.parts for m in members if m.parts]
+    if ['bin', name] in paths:
+        return 0
+    tops = set(parts[0] for parts in paths)
+    if len(tops) == 1:
+        top = tops.pop()
+        if [top, 'bin', name] in paths:
+            # The top folder itself must be a folder, not a file or a link.
+            for member in members:
+                if member.parts == [top] and member.kind != DIRECTORY:
+                    return None
+            return 1
+    return None
+
+
+def _resolve_link(archive, member, links):
+    """Refuse a symlink whose target leaves the plugin root or runs through a link."""
+    target = member.linkname
+    if not target or target.startswith('/'):
+        _fail(archive, member.raw_name, 'symlink to %r leaves the plugin folder' % target)
+    current = member.path.split('/')[:-1]
+    for part in target.split('/'):
+        if part in ('', '.'):
+            continue
+        if part == '..':
+            if not current:
+                _fail(archive, member.raw_name, 'symlink to %r leaves the plugin folder' % target)
+            current.pop()
+            continue
+        current.append(part)
+        if '/'.join(current) in links:
+            _fail(archive, member.raw_name, 'symlink to %r goes through another symlink' % target)
+
+
+def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX_SIZE):
+    """Read and judge every member of ``archive`` for plugin ``name``; write nothing.
+
+    Returns the members (paths relative to the plugin root) in archive order.
+    Raises ArchiveError naming the archive, the member and the reason.
+    """
+    suffix = check_archive_file(archive)
+    if suffix == '.zip':
+        members = _zip_members(archive, max_members)
+    else:
+        members = _tar_members(archive, _TAR_MODES[suffix], max_members)
+    total = 0
+    for member in members:
+        member.parts = _split(archive, member.raw_name)
+        total += member.size
+        if total > max_size:
+            _fail(archive, None, 'unpacks to more than %d bytes (declared sizes)' % max_size)
+    strip = _strip_top(members, name)
+    if strip is None:
+        _fail(archive, None, 'no bin/%s at its root or in a single top folder' % name)
+    kept = []
+    for member in members:
+        parts = member.parts[strip:]
+        if parts:  # else the root or the top folder itself
+            member.path = '/'.join(parts)
+            kept.append(member)
+    links = set(m.path for m in kept if m.kind == SYMLINK)
+    seen = set()
+    for member in kept:
+        parts = member.path.split('/')
+        if parts[0] == 'tasks':
+            _fail(archive, member.raw_name, 'a plugin archive must not carry tasks/ (orders)')
+        if member.path == RECORD_FILE:
+            _fail(archive, member.raw_name, '%s is reserved for bitrix.bxenv' % RECORD_FILE)
+        if member.path in seen:
+            _fail(archive, member.raw_name, 'appears twice')
+        seen.add(member.path)
+        if member.kind == SYMLINK:
+            _resolve_link(archive, member, links)
+        for depth in range(1, len(parts)):
+            if '/'.join(parts[:depth]) in links:
+                _fail(archive, member.raw_name, 'path goes through symlink %r' % '/'.join(parts[:depth]))
+    executable = 'bin/' + name
+    for member in kept:
+        if member.path == executable and member.kind != FILE:
+            _fail(archive, member.raw_name, 'bin/%s must be a regular file' % name)
+        if member.kind != DIRECTORY and executable.startswith(member.path + '/'):
+            _fail(archive, member.raw_name, 'bin/%s must be a regular file' % name)
+    return kept
+
+
+class _Opener(object):
+    """Yields a readable binary stream for a member's data."""
+
+    def __init__(self, archive):
+        self.archive = archive
+        self.handle = None
+
+    def __enter__(self):
+        if archive_format(self.archive) == '.zip':
+            self.handle = zipfile.ZipFile(self.archive)
+            self.open = lambda member: self.handle.open(member.source)
+        else:
+            self.handle = tarfile.open(self.archive, _TAR_MODES[archive_format(self.archive)],
+                                       encoding='utf-8', errors='surrogateescape')
+            self.open = lambda member: self.handle.extractfile(member.source)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.handle.close()
+
+
+def copy_limited(source, fd, budget, archive, member_name):
+    """Copy ``source`` to ``fd``; fail once more than ``budget`` bytes came.
+
+    Declared sizes can lie (zip bombs): the bytes are counted as they come.
+    Returns (bytes written, sha256 hex).
+    """
+    digest = hashlib.sha256()
+    written = 0
+    while True:
+        chunk = source.read(_CHUNK)
+        if not chunk:
+            break
+        written += len(chunk)
+        if written > budget:
+            _fail(archive, member_name, 'unpacks to more than the size limit')
+        digest.update(chunk)
+        view = memoryview(chunk)
+        while view:
+            view = view[os.write(fd, view):]
+    return written, digest.hexdigest()
+
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
+_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
+
+
+def _open_dir(parts, root_fd, create):
+    """A descriptor of the folder ``parts`` under ``root_fd``, never following links."""
+    fd = os.dup(root_fd)
+    try:
+        for part in parts:
+            if create:
+                try:
+                    os.mkdir(part, 0o700, dir_fd=fd)
+                except OSError as exc:
+                    if exc.errno != errno.EEXIST:
+                        raise
+            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            os.close(fd)
+            fd = child
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def file_mode(path, mode, name):
+    """The mode a plugin file gets: no set-id/sticky, no group/other write."""
+    if path == 'bin/' + name:
+        return 0o755
+    return (mode & 0o755) | 0o600
+
+
+def extract(archive, name, dest, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX_SIZE):
+    """Inspect ``archive``, then unpack it into the empty folder ``dest``.
+
+    Returns the manifest of what was written (see ``manifest``). On any error
+    the caller removes ``dest``; nothing outside it is ever written.
+    """
+    members = inspect(archive, name, max_members, max_size)
+    if os.listdir(dest):
+        raise ArchiveError('bxProvider: staging folder %s is not empty' % dest)
+    root_fd = os.open(dest, _DIR_FLAGS)
+    budget = max_size
+    entries = {}
+    try:
+        with _Opener(archive) as opener:
+            for member in members:
+                parts = member.path.split('/')
+                dir_fd = _open_dir(parts[:-1], root_fd, create=True)
+                try:
+                    base = parts[-1]
+                    if member.kind == DIRECTORY:
+                        try:
+                            os.mkdir(base, 0o700, dir_fd=dir_fd)
+                        except OSError as exc:
+                            if exc.errno != errno.EEXIST:
+                                raise
+                            os.close(os.open(base, _DIR_FLAGS, dir_fd=dir_fd))  # a real folder, not a link
+                    elif member.kind == SYMLINK:
+                        os.symlink(member.linkname, base, dir_fd=dir_fd)
+                        entries[member.path] = {'link': member.linkname}
+                    else:
+                        mode = file_mode(member.path, member.mode, name)
+                        fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+                        try:
+                            source = opener.open(member)
+                            try:
+                                size, digest = copy_limited(source, fd, budget, archive, member.raw_name)
+                            finally:
+                                source.close()
+                            os.fchmod(fd, mode)
+                        finally:
+                            os.close(fd)
+                        budget -= size
+                        entries[member.path] = {'sha256': digest, 'size': size, 'mode': '%04o' % mode}
+                finally:
+                    os.close(dir_fd)
+    except ArchiveError:
+        raise
+    except (tarfile.TarError, zipfile.BadZipfile, EOFError, zlib.error) as exc:
+        _fail(archive, None, 'cannot unpack it: %s' % exc)
+    except OSError as exc:
+        _fail(archive, None, 'cannot unpack it into %s: %s' % (dest, exc))
+    finally:
+        os.close(root_fd)
+    # Folders were made 0700 so nothing could slip in while unpacking.
+    os.chmod(dest, 0o755)
+    for folder, dirnames, _files in os.walk(dest):
+        for dirname in dirnames:
+            path = os.path.join(folder, dirname)
+            if not os.path.islink(path):
+                os.chmod(path, 0o755)
+    return entries
+
+
+def manifest(folder, skip=('tasks', RECORD_FILE)):
+    """``relpath -> {sha256, size, mode}`` (or ``{link}``) of the files under ``folder``.
+
+    Top-level names in ``skip`` are left out (the orders and our bookkeeping).
+    Symlinks are not followed.
+    """
+    entries = {}
+    if not os.path.isdir(folder):
+        return entries
+    for current, dirnames, filenames in os.walk(folder):
+        rel_dir = os.path.relpath(current, folder)
+        if rel_dir == '.':
+            dirnames[:] = [d for d in dirnames if d not in skip]
+            filenames = [f for f in filenames if f not in skip]
+        for entry in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(current, d))):
+            path = os.path.join(current, entry)
+            rel = posixpath.normpath(posixpath.join(rel_dir.replace(os.sep, '/'), entry))
+            info = os.lstat(path)
+            if stat.S_ISLNK(info.st_mode):
+                entries[rel] = {'link': os.readlink(path)}
+            elif stat.S_ISREG(info.st_mode):
+                entries[rel] = {'sha256': sha256_file(path), 'size': info.st_size,
+                                'mode': '%04o' % stat.S_IMODE(info.st_mode)}
+            else:
+                entries[rel] = {'type': 'special'}
+    return entries
+
+
+def diff_manifests(before, after):
+    """``{added, changed, removed}``: sorted relpaths."""
+    return {
+        'added': sorted(set(after) - set(before)),
+        'changed': sorted(p for p in set(after) & set(before) if after[p] != before[p]),
+        'removed': sorted(set(before) - set(after)),
+    }
+
+
+def manifest_text(entries):
+    """One line per file, for Ansible's diff display."""
+    lines = []
+    for path in sorted(entries):
+        entry = entries[path]
+        if 'link' in entry:
+            lines.append('%s -> %s' % (path, entry['link']))
+        elif 'sha256' in entry:
+            lines.append('%s mode=%s size=%d sha256=%s' % (path, entry['mode'], entry['size'], entry['sha256']))
+        else:
+            lines.append('%s (special file)' % path)
+    return ''.join(line + '\n' for line in lines)

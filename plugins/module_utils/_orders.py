@@ -1,0 +1,257 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""Placing orders: order labels, the per-provider order lock, waiting.
+
+A label names an order so that running the same task again finds it instead
+of ordering twice. Labels live in ``<holder>/tasks/.bxenv/labels/<label>``
+(a file holding the task_id): the original lists every regular file in
+``tasks/`` as a task but skips sub-folders, so it still sees one task file
+per order. Check-label, order, task file and label are done under an
+exclusive ``flock`` on ``tasks/.bxenv/order.lock``, so runs with the same
+label at the same moment place one order.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import contextlib
+import errno
+import os
+import time
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
+    DEFAULT_LOCK_TIMEOUT,
+    exclusive_lock,
+    replace_file,
+)
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import KILL_AFTER, ErrorReply
+
+LABELS_DIR = 'labels'
+# A label being ordered right now: left behind only by a run that died mid-order.
+ORDERING_DIR = 'ordering'
+LOCK_FILE = 'order.lock'
+DONE = ('finished', 'complete')
+FAILED = ('error', 'failed')
+DEFAULT_WAIT_TIMEOUT = 1800
+DEFAULT_POLL_INTERVAL = 15
+
+
+class OrderError(BxError):
+    """A failure that concerns a known order: the result names its task_id.
+
+    ``details`` holds what the result should carry besides msg/error/message
+    (``task_id`` and, after waiting, ``order_status``, ``polls``, ``elapsed``).
+    """
+
+    def __init__(self, message, code=1, **details):
+        super(OrderError, self).__init__(message, code)
+        self.details = details
+
+
+class Outcome(object):
+    """What an order run did: ``changed``, ``task_id`` (text, None when nothing
+    was placed), ``params`` (the document under ``params``), ``order_status``
+    (the order's status reply, when it was asked for), ``polls`` and
+    ``elapsed`` (after waiting)."""
+
+    def __init__(self, changed, task_id=None, params=None, order_status=None):
+        self.changed = changed
+        self.task_id = task_id
+        self.params = params
+        self.order_status = order_status
+        self.polls = None
+        self.elapsed = None
+
+
+def bookkeeping_dir(holder):
+    return os.path.join(_tasks.tasks_dir(holder), _tasks.BOOKKEEPING_DIR)
+
+
+def label_path(holder, label):
+    return os.path.join(bookkeeping_dir(holder), LABELS_DIR, label)
+
+
+def ordering_path(holder, label):
+    return os.path.join(bookkeeping_dir(holder), ORDERING_DIR, label)
+
+
+def _mkdir(path):
+    """Make one folder, 0770 minus umask like the original's ``tasks/``."""
+    try:
+        os.mkdir(path, 0o770)
+    except OSError as exc:
+        if exc.errno != errno.EEXIST:
+            raise
+
+
+def _strerror(exc):
+    return exc.strerror or str(exc)
+
+
+def read_label(holder, label):
+    """The task_id a label names, or None when there is no such label."""
+    path = label_path(holder, label)
+    try:
+        with open(path, 'rb') as handle:
+            content = handle.read().decode('utf-8', 'replace')
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise BxError('bxenv: cannot read order label %s: %s' % (path, _strerror(exc)))
+    # One trailing newline is allowed (a label written by hand with echo).
+    task_id = content[:-1] if content.endswith('\n') else content
+    problem = id_problem(task_id)
+    if problem:
+        raise BxError('bxenv: order label file %s does not hold a valid task_id (%r %s); '
+                      'remove it to order again' % (path, task_id, problem))
+    return task_id
+
+
+def write_label(holder, label, task_id):
+    """Write the label file atomically (temp file + rename in the same folder)."""
+    _mkdir(os.path.dirname(label_path(holder, label)))
+    replace_file(label_path(holder, label), task_id.encode('utf-8'), follow_symlinks=False)
+
+
+@contextlib.contextmanager
+def provider_lock(providers, holder):
+    """Hold the provider's exclusive order lock (made with ``tasks/`` when missing).
+
+    The holder keeps it for one order call at most (the provider timeout
+    plus the kill grace), so a waiter gives up only well after that.
+    """
+    try:
+        _mkdir(_tasks.tasks_dir(holder))
+        _mkdir(bookkeeping_dir(holder))
+    except OSError as exc:
+        raise BxError('bxenv: cannot make %s: %s' % (bookkeeping_dir(holder), _strerror(exc)))
+    timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_AFTER
+    with exclusive_lock(os.path.join(bookkeeping_dir(holder), LOCK_FILE), timeout=timeout):
+        yield
+
+
+def status_reply(providers, name, task_id):
+    """The order's status reply with the task file laid over it (PROTOCOL 6.5)."""
+    try:
+        return _actions.order_status(providers, name, task_id)['params']['provider_order'][name]
+    except OrderError:
+        raise
+    except BxError as exc:
+        raise OrderError(exc.message, exc.code, task_id=task_id)
+
+
+def _existing(providers, name, holder, label, task_id, warnings):
+    """The outcome for a label that already names an order."""
+    if not os.path.isfile(_tasks.task_path(holder, task_id)):
+        warnings.append('order label %s names task_id=%s, but its task file %s is missing; '
+                        'returning that order anyway (remove %s to order again)'
+                        % (label, task_id, _tasks.task_path(holder, task_id), label_path(holder, label)))
+    reply = status_reply(providers, name, task_id)
+    return Outcome(False, task_id, {'provider_order': {name: reply}}, reply)
+
+
+def _place(providers, record, config_id):
+    document = _actions.place_order(providers, record, config_id)
+    task_id = str(document['params']['provider_order'][record['name']]['task_id'])
+    return task_id, document['params']
+
+
+def _place_marked(providers, record, config_id, holder, label):
+    """Order under a marker, so a run killed between the provider's answer
+    and the label write cannot lead the next run to buy a second server."""
+    marker = ordering_path(holder, label)
+    if os.path.lexists(marker):
+        raise BxError('bxenv: an earlier run ordering name=%s stopped after calling the provider, so the '
+                      'provider may have placed that order; find it with bitrix.bxenv.bx_provider_info '
+                      'query=orders_list, then remove %s to order again' % (label, marker))
+    try:
+        _mkdir(os.path.dirname(marker))
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+    except (IOError, OSError) as exc:
+        raise BxError('bxenv: cannot write %s: %s' % (marker, _strerror(exc)))
+    try:
+        task_id, params = _place(providers, record, config_id)
+    except ErrorReply:
+        os.unlink(marker)  # the provider answered with an error: nothing was ordered
+        raise
+    try:
+        write_label(holder, label, task_id)
+    except (IOError, OSError) as exc:
+        raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
+                         % (task_id, label_path(holder, label), _strerror(exc)), task_id=task_id)
+    os.unlink(marker)
+    return task_id, params
+
+
+def place(providers, name, config_id, label=None, check_mode=False, warnings=None):
+    """Place an order, or find the one ``label`` names; returns an Outcome.
+
+    In check mode nothing that changes state runs (``help`` and
+    ``order_status`` only) and nothing is written.
+    """
+    warnings = [] if warnings is None else warnings
+    if label is not None:
+        check_id(label, 'name')
+    record = _actions.order_record(providers, name, config_id)
+    holder = record['files']['holder']
+    if label is None:
+        if check_mode:
+            return Outcome(True)
+        task_id, params = _place(providers, record, config_id)
+        return Outcome(True, task_id, params)
+    if check_mode:
+        task_id = read_label(holder, label)
+        if task_id is None:
+            return Outcome(True)
+        return _existing(providers, name, holder, label, task_id, warnings)
+    with provider_lock(providers, holder):
+        task_id = read_label(holder, label)
+        if task_id is None:
+            task_id, params = _place_marked(providers, record, config_id, holder, label)
+            return Outcome(True, task_id, params)
+    # The status call runs outside the lock: it changes nothing.
+    return _existing(providers, name, holder, label, task_id, warnings)
+
+
+def wait(providers, name, task_id, timeout=DEFAULT_WAIT_TIMEOUT, interval=DEFAULT_POLL_INTERVAL,
+         clock=time.monotonic, sleep=time.sleep):
+    """Poll the order's status until it is final or ``timeout`` seconds pass.
+
+    Returns ``(reply, polls, elapsed)`` when the status is ``finished`` (or
+    ``complete``: the appliance already added the server). Raises OrderError
+    when it is ``error`` or ``failed``, when a status call fails (at once: a
+    provider that cannot report is not waited on), and on the timeout. The
+    order itself is never placed again.
+    """
+    started = clock()
+    polls = 0
+    reply = None
+    while True:
+        try:
+            reply = status_reply(providers, name, task_id)
+        except OrderError as exc:
+            exc.details.update(polls=polls + 1, elapsed=round(clock() - started, 2), order_status=reply)
+            raise
+        polls += 1
+        elapsed = clock() - started
+        state = str(reply.get('status'))
+        details = dict(task_id=task_id, polls=polls, elapsed=round(elapsed, 2), order_status=reply)
+        if state in DONE:
+            return reply, polls, round(elapsed, 2)
+        if state in FAILED:
+            message = reply.get('message') or reply.get('error_message') or '(no message)'
+            raise OrderError('bxenv: order task_id=%s of provider %s %s: %s' % (task_id, name, state, message),
+                             **details)
+        if elapsed >= timeout:
+            raise OrderError('bxenv: order task_id=%s of provider %s is still %s after %g s (wait_timeout=%s); '
+                             'follow it with bitrix.bxenv.bx_provider_info query=order_status and add it to '
+                             'the pool with bitrix.bxenv.bx_order_to_host once it is finished'
+                             % (task_id, name, state, details['elapsed'], timeout), **details)
+        sleep(min(interval, timeout - elapsed))

@@ -1,0 +1,307 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: bx_order_to_host
+short_description: Add a finished order's server to the BitrixVM server pool
+version_added: 0.1.0
+description:
+  - Does what C(bx-provider -a order_to_host) does. It asks the provider for
+    the order's status. When the status is V(finished), it puts the pool's
+    SSH key on the new server with the password the provider returned, adds
+    the server to C([bitrix-hosts]) in the pool inventory with its
+    C(host_vars) file, and marks the order V(complete) in its task file.
+  - When the order is not finished yet, it returns the provider's reply under
+    RV(params) and changes nothing. O(wait=true) polls until it is.
+  - Loopback addresses, a server already in the pool and a missing pool are
+    refused before any network contact.
+  - The key is copied with the OpenSSH client alone. The password goes through
+    C(SSH_ASKPASS) from a private file removed at once, never in argv or the
+    environment. The server's host key is recorded on first contact in
+    C(<pool_dir>/.ssh/known_hosts).
+  - An order already V(complete) is success with C(changed=false). An order
+    marked V(error) fails as in the original unless O(retry_failed=true).
+  - A run interrupted after the pool was written finishes the job on re-run
+    instead of adding the server twice.
+  - The pool set-up playbook (C(common.yml) or C(monitor.yml)) is not started
+    in the background as the original does. Its path is returned in
+    RV(setup_playbook) for the next step; the P(bitrix.bxenv.add_to_pool#playbook)
+    playbook runs it as a tracked step.
+author:
+  - bitrix.bxenv maintainers (@bxenv)
+options:
+  provider:
+    description: Provider plugin name (a folder name under O(providers_dir)).
+    type: str
+    required: true
+  task_id:
+    description: The order's id, as the provider returned it when it was placed.
+    type: str
+    required: true
+  pool_dir:
+    description: The pool folder with C(ansible.cfg), C(hosts) and C(host_vars/).
+    type: path
+    default: /etc/ansible
+  ssh_user:
+    description: User the key is installed for on the new server.
+    type: str
+    default: root
+  ssh_port:
+    description: SSH port of the new server.
+    type: int
+    default: 22
+  ssh_key_file:
+    description:
+      - Private key to install (its public half is C(<ssh_key_file>.pub)).
+      - By default the C(private_key_file) of C(<pool_dir>/ansible.cfg);
+        commented-out lines do not count.
+    type: path
+  ssh_timeout:
+    description: Seconds to wait for the new server's SSH port to answer.
+    type: int
+    default: 10
+  hostname:
+    description:
+      - Inventory name for the new server instead of the naming rule
+        (PTR name when it qualifies, else C(server<N+1>); a DNS name as given).
+    type: str
+  retry_failed:
+    description:
+      - Run the pool-add again for an order whose task file says V(error)
+        (after the cause was fixed). The original never retries.
+    type: bool
+    default: false
+  wait:
+    description: Poll the order until it is finished (or fails, or O(wait_timeout) passes) before adding it.
+    type: bool
+    default: false
+  wait_timeout:
+    description: Seconds to wait with O(wait=true). The module fails when they pass, saying the order is still pending.
+    type: int
+    default: 1800
+  poll_interval:
+    description: Seconds between two status polls with O(wait=true).
+    type: int
+    default: 15
+extends_documentation_fragment:
+  - bitrix.bxenv.provider
+  - bitrix.bxenv.provider.attributes
+attributes:
+  check_mode:
+    description: Asks the provider for the status, plans the pool change and reports it; contacts no server and writes nothing.
+    support: full
+  diff_mode:
+    description: Shows the pool C(hosts) file before and after.
+    support: full
+  idempotent:
+    description: A second run for the same order returns C(changed=false).
+    support: full
+'''
+
+EXAMPLES = r'''
+- name: Add the finished server of an order to the pool
+  bitrix.bxenv.bx_order_to_host:
+    provider: superprovider
+    task_id: "{{ placed.task_id }}"
+  register: added
+
+- name: Wait for the order, then add its server
+  bitrix.bxenv.bx_order_to_host:
+    provider: superprovider
+    task_id: "1001"
+    wait: true
+    wait_timeout: 1200
+    poll_interval: 20
+
+- name: Show where the server went
+  ansible.builtin.debug:
+    msg: "{{ added.host.name }} ({{ added.host.address }}) is in {{ added.host.groups | join(', ') }}"
+
+- name: Try again after fixing what made the first add fail
+  bitrix.bxenv.bx_order_to_host:
+    provider: superprovider
+    task_id: "1001"
+    retry_failed: true
+'''
+
+RETURN = r'''
+message:
+  description:
+    - The original's message, C(Server=<server> is added to the pool), or for an
+      order already added, the original's C(... task_id=<id> already complete: ...) text.
+    - On failure, the original's error message (also in C(msg)).
+  returned: when the order is finished, and on failure
+  type: str
+  sample: Server=192.0.2.10 is added to the pool
+error:
+  description: The original's error code (C(2) for a wrong password, C(1) for most other failures).
+  returned: failure
+  type: raw
+  sample: 2
+task_id:
+  description: The order's id.
+  returned: always
+  type: str
+  sample: "1001"
+server:
+  description: The server the provider returned.
+  returned: when the order is finished
+  type: str
+  sample: 192.0.2.10
+host:
+  description: The server's entry in the pool.
+  returned: when the order is finished
+  type: dict
+  contains:
+    name:
+      description: Inventory name.
+      type: str
+      sample: server2
+    address:
+      description: Address used to reach it (C(ansible_ssh_host)).
+      type: str
+      sample: 192.0.2.10
+    connect:
+      description: C(ipv4) when added by address, C(fqdn) when by DNS name.
+      type: str
+      sample: ipv4
+    groups:
+      description: Pool groups the host is in.
+      type: list
+      elements: str
+      sample: [bitrix-hosts]
+    host_vars_file:
+      description: Its C(host_vars) file.
+      type: str
+      sample: /etc/ansible/host_vars/server2
+params:
+  description:
+    - While the order is not finished, the document the original prints,
+      C({"provider_order": {<provider>: <reply>}}); passwords masked.
+  returned: when the order is not finished yet
+  type: dict
+  sample: {provider_order: {superprovider: {status: in_progress, task_id: "1001"}}}
+status:
+  description: The provider's order status (after waiting, with O(wait=true)).
+  returned: always
+  type: str
+  sample: finished
+resumed:
+  description: True when this run finished an add that an interrupted run had already written to the pool.
+  returned: when it happened
+  type: bool
+  sample: true
+setup_playbook:
+  description:
+    - The appliance's pool set-up playbook to run for the new host, which is
+      C(monitor.yml) when C(group_vars/bitrix-hosts.yml) enables monitoring
+      and C(common.yml) otherwise. C(exists) says whether it is there.
+  returned: when the order is finished
+  type: dict
+  sample: {path: /etc/ansible/common.yml, name: common.yml, exists: true, monitoring: false}
+known_hosts_file:
+  description: Where the new server's host key was recorded.
+  returned: when the order is finished
+  type: str
+  sample: /etc/ansible/.ssh/known_hosts
+polls:
+  description: Number of status polls made with O(wait=true).
+  returned: with O(wait=true)
+  type: int
+  sample: 4
+elapsed:
+  description: Seconds spent waiting with O(wait=true).
+  returned: with O(wait=true)
+  type: float
+  sample: 61.2
+'''
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
+from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    fail_with,
+    module_runner,
+    provider_argument_spec,
+    providers_for,
+    shown,
+)
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import order_to_host
+
+
+def main():
+    argument_spec = provider_argument_spec()
+    argument_spec.update(
+        provider=dict(type='str', required=True),
+        task_id=dict(type='str', required=True),
+        pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR),
+        ssh_user=dict(type='str', default='root'),
+        ssh_port=dict(type='int', default=22),
+        ssh_key_file=dict(type='path'),
+        ssh_timeout=dict(type='int', default=10),
+        hostname=dict(type='str'),
+        retry_failed=dict(type='bool', default=False),
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=1800),
+        poll_interval=dict(type='int', default=15),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    providers = providers_for(module)
+    name, task_id, pool_dir = params['provider'], params['task_id'], params['pool_dir']
+    known_hosts = _ssh.known_hosts_path(pool_dir)
+    result = {'changed': False, 'task_id': task_id}
+    ssh_bin = module.get_bin_path('ssh')
+    setsid_bin = module.get_bin_path('setsid')
+    copier = _ssh.key_copier(module_runner(module), pool_dir, timeout=params['ssh_timeout'],
+                             user=params['ssh_user'], port=params['ssh_port'], ssh_bin=ssh_bin or 'ssh',
+                             setsid_bin=setsid_bin or 'setsid', timeout_bin=providers.timeout_bin)
+
+    def copy_key(server, password, private, public):
+        if not ssh_bin or not setsid_bin:
+            raise BxError('bxenv: the OpenSSH client (ssh) and setsid are needed to copy the pool key')
+        copier(server, password, private, public)
+
+    key_files = None
+    if params['ssh_key_file']:
+        key_files = (params['ssh_key_file'], params['ssh_key_file'] + '.pub')
+    try:
+        if params['wait']:
+            reply, polls, elapsed = _orders.wait(providers, name, task_id, timeout=params['wait_timeout'],
+                                                 interval=params['poll_interval'])
+            result.update(polls=polls, elapsed=elapsed, status=reply.get('status'))
+        outcome = order_to_host(providers, name, task_id, pool_dir, copy_key,
+                                retry_failed=params['retry_failed'], check_mode=module.check_mode,
+                                hostname=params['hostname'], key_files=key_files)
+    except BxError as exc:
+        result.update(shown(module, getattr(exc, 'details', {})))
+        result.pop('changed', None)
+        fail_with(module, exc, **result)
+
+    document = outcome['document']
+    result['changed'] = outcome['changed']
+    if 'reply' in outcome:
+        result['status'] = outcome['reply'].get('status')
+        result['params'] = shown(module, document['params'])
+    else:
+        result.update(status='finished', server=outcome['server'], known_hosts_file=known_hosts,
+                      setup_playbook=_pool.setup_playbook(pool_dir))
+        result['message'] = document['message']
+        result['msg'] = document['message']
+        for key in ('host', 'resumed'):
+            if key in outcome:
+                result[key] = outcome[key]
+        if module._diff and 'diff' in outcome:
+            result['diff'] = outcome['diff']
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

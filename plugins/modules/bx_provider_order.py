@@ -1,0 +1,290 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r'''
+module: bx_provider_order
+short_description: Order a server from a BitrixVM provider plugin, optionally wait for it
+version_added: 0.1.0
+description:
+  - Places an order with a provider plugin, as C(bx-provider -a order --provider <provider> --config_id <config_id>)
+    does, and returns under RV(params) the document the original prints.
+  - The provider is run as C(<bin> order <config_id>), with an argument list
+    (never through a shell) and a timeout. The empty task file
+    C(<providers_dir>/<provider>/tasks/<task_id>) is written exactly as the
+    original writes it (C(tasks/) is created with mode 0770 minus umask when
+    missing), so the original tool and M(bitrix.bxenv.bx_provider_info) list
+    the order and M(bitrix.bxenv.bx_order_to_host) can add its server to the pool.
+  - B(Without O(name) every run places a new order.) Give the order a O(name)
+    to make the task idempotent; see O(name).
+  - With O(wait=true) the module follows the order until the provider reports
+    it C(finished). The order itself is never placed again.
+  - Where the original prints an error document, the module fails with C(msg)
+    set to the original message and also returns RV(error) and RV(message).
+    A failure after the order was placed also returns RV(task_id).
+author:
+  - bitrix.bxenv maintainers (@bxenv)
+options:
+  provider:
+    description:
+      - Provider plugin name (a folder name under O(providers_dir)).
+    type: str
+    required: true
+  config_id:
+    description:
+      - Id of the server configuration to order, one of the C(id) values that
+        M(bitrix.bxenv.bx_provider_info) returns with O(bitrix.bxenv.bx_provider_info#module:query=configs).
+      - Passed to the provider as one argument. 1 to 128 characters, without
+        C(/), whitespace, control or shell characters, not starting with C(.)
+        or C(-); anything else fails before the provider is called.
+    type: str
+    required: true
+  name:
+    description:
+      - A label for the order, unique per provider. When an order with this
+        label was already placed through this module on this appliance, nothing
+        is ordered; the module returns that order (its RV(task_id) and current
+        RV(order_status)) with C(changed=false), whatever O(config_id) is.
+      - Runs with the same label at the same moment place one order. The
+        label check, the order and the label are done under an exclusive lock
+        per provider (C(tasks/.bxenv/order.lock)).
+      - The label is the file C(<providers_dir>/<provider>/tasks/.bxenv/labels/<name>)
+        holding the task id. Remove that file to place a new order under the
+        same label. The original tool does not see this sub-folder.
+      - When the label names an order whose task file was removed, that order
+        is still returned, with a warning.
+      - Same character rules as O(config_id).
+    type: str
+  wait:
+    description:
+      - Poll the order's status (C(order_status), with the appliance's task
+        file laid over it as in M(bitrix.bxenv.bx_provider_info)) until it is
+        final.
+      - C(finished) (or C(complete) when the server is already in the pool)
+        is success; the final status is returned as RV(order_status).
+      - C(error) or C(failed) fails with the provider's message.
+      - A status call that fails (an error reply, a broken reply, a timeout)
+        fails at once with its message; the order is not given up at the
+        provider, run the task again (with O(name)) to go on waiting.
+      - When O(wait_timeout) passes first, the module fails saying the order
+        is still pending, with RV(task_id), RV(elapsed) and the last
+        RV(order_status). Follow it with M(bitrix.bxenv.bx_provider_info), or
+        run the task again with the same O(name).
+      - Not done in check mode.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait for the order with O(wait=true). The status is asked
+        once more when they have passed. C(0) asks once.
+    type: int
+    default: 1800
+  poll_interval:
+    description:
+      - Seconds between two status calls with O(wait=true).
+    type: int
+    default: 15
+extends_documentation_fragment:
+  - bitrix.bxenv.provider
+  - bitrix.bxenv.provider.attributes
+attributes:
+  check_mode:
+    description:
+      - Only the read-only C(help) and C(order_status) provider calls run,
+        and nothing is written (not even C(tasks/) or the lock folder).
+        Reports C(changed=true) when an order would be placed and the
+        existing order when O(name) already names one. Never waits.
+    support: full
+  diff_mode:
+    description: The result says what was ordered; there is no diff.
+    support: none
+  idempotent:
+    description: Only with O(name); without it every run places an order.
+    support: partial
+notes:
+  - The order lock is held while the provider's C(order) call runs (at most
+    O(timeout) seconds plus 5); waiting happens outside it. A run gives up
+    waiting for the lock after O(timeout) plus 125 seconds.
+  - With O(name), a run that dies after calling the provider's C(order) but
+    before recording the label leaves a marker in
+    C(tasks/.bxenv/ordering/<name>). The next run with that O(name) then
+    fails instead of ordering again, since the provider may have placed the
+    order. Find the order with M(bitrix.bxenv.bx_provider_info) O(bitrix.bxenv.bx_provider_info#module:query=orders_list),
+    then remove the marker to order again.
+seealso:
+  - module: bitrix.bxenv.bx_provider_info
+  - module: bitrix.bxenv.bx_order_to_host
+'''
+
+EXAMPLES = r'''
+- name: Order a server once, however often the play runs
+  bitrix.bxenv.bx_provider_order:
+    provider: superprovider
+    config_id: "2"
+    name: web-02
+  register: placed
+
+- name: Show the order id
+  ansible.builtin.debug:
+    msg: "{{ placed.task_id }}"
+
+- name: Order and wait up to an hour for the server
+  bitrix.bxenv.bx_provider_order:
+    provider: superprovider
+    config_id: "2"
+    name: web-03
+    wait: true
+    wait_timeout: 3600
+    poll_interval: 30
+  register: ready
+
+- name: Add the finished server to the pool
+  bitrix.bxenv.bx_order_to_host:
+    provider: superprovider
+    task_id: "{{ ready.task_id }}"
+
+- name: Place a new order on every run (no name)
+  bitrix.bxenv.bx_provider_order:
+    provider: superprovider
+    config_id: "1"
+'''
+
+RETURN = r'''
+task_id:
+  description:
+    - Id of the order placed, or of the order O(name) already named, as text.
+    - Also returned on a failure after the order was placed.
+  returned: success, except in check mode when an order would be placed; failure after the order was placed
+  type: str
+  sample: "1001"
+params:
+  description:
+    - C(provider_order) maps the provider name to the provider's C(order)
+      reply (unknown keys kept), as C(bx-provider -a order -o json) prints it.
+    - When O(name) names an existing order, it is that order's status
+      document instead, as O(bitrix.bxenv.bx_provider_info#module:query=order_status) returns it.
+    - C(server_password) and any key matching C(password) are C(********)
+      unless O(reveal_secrets=true).
+  returned: success, except in check mode when an order would be placed
+  type: dict
+  contains:
+    provider_order:
+      description: Provider name to the provider's reply.
+      type: dict
+      returned: success
+  sample:
+    provider_order:
+      superprovider: {task_id: "1001"}
+order_status:
+  description:
+    - The order's status reply, with the appliance's task file laid over it
+      (C(complete), C(error)), as under C(params.provider_order.<provider>) of
+      O(bitrix.bxenv.bx_provider_info#module:query=order_status).
+    - After waiting, the last status; on a failed wait, the last status seen.
+    - Secrets masked as in RV(params).
+  returned: when O(name) named an existing order, or after O(wait=true)
+  type: dict
+  sample:
+    task_id: "1001"
+    status: finished
+    server: 192.0.2.10
+    server_password: "********"
+polls:
+  description: How many status calls the wait made.
+  returned: after O(wait=true), on success and on failure
+  type: int
+  sample: 12
+elapsed:
+  description: Seconds the wait took.
+  returned: after O(wait=true), on success and on failure
+  type: float
+  sample: 165.2
+error:
+  description: The error code of the original's error document (normally C(1); a provider's own code as it gave it).
+  returned: failure
+  type: raw
+  sample: 1
+message:
+  description: The error message (also in C(msg)).
+  returned: failure
+  type: str
+  sample: "bxProvider::order2Provider: Provider superprovider doesn't support order option"
+'''
+
+import time
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    fail_with,
+    provider_argument_spec,
+    providers_for,
+    shown,
+)
+
+
+def _shown_details(module, details):
+    details = dict(details)
+    if details.get('order_status') is None:
+        details.pop('order_status', None)
+    else:
+        details['order_status'] = shown(module, details['order_status'])
+    return details
+
+
+def main():
+    argument_spec = provider_argument_spec()
+    argument_spec.update(
+        provider=dict(type='str', required=True),
+        config_id=dict(type='str', required=True),
+        name=dict(type='str'),
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=_orders.DEFAULT_WAIT_TIMEOUT),
+        poll_interval=dict(type='int', default=_orders.DEFAULT_POLL_INTERVAL),
+    )
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    for option in ('wait_timeout', 'poll_interval'):
+        if params[option] < 0:
+            module.fail_json(msg='%s must not be negative, got %d' % (option, params[option]))
+    providers = providers_for(module)
+    warnings = []
+    outcome = None
+    try:
+        outcome = _orders.place(providers, params['provider'], params['config_id'], params['name'],
+                                module.check_mode, warnings)
+        if params['wait'] and not module.check_mode:
+            reply, outcome.polls, outcome.elapsed = _orders.wait(
+                providers, params['provider'], outcome.task_id, params['wait_timeout'],
+                params['poll_interval'], clock=time.monotonic, sleep=time.sleep)
+            outcome.order_status = reply
+            if not outcome.changed:
+                outcome.params = {'provider_order': {params['provider']: reply}}
+    except BxError as exc:
+        for warning in warnings:
+            module.warn(warning)
+        extra = _shown_details(module, getattr(exc, 'details', {}))
+        if outcome is not None and outcome.params is not None:
+            extra['params'] = shown(module, outcome.params)
+        fail_with(module, exc, **extra)
+    for warning in warnings:
+        module.warn(warning)
+    result = dict(changed=outcome.changed)
+    if outcome.task_id is not None:
+        result.update(task_id=outcome.task_id, params=shown(module, outcome.params))
+    if outcome.order_status is not None:
+        result['order_status'] = shown(module, outcome.order_status)
+    if outcome.polls is not None:
+        result.update(polls=outcome.polls, elapsed=outcome.elapsed)
+    module.exit_json(**result)
+
+
+if __name__ == '__main__':
+    main()

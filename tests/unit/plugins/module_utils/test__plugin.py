@@ -1,0 +1,361 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Install, upgrade and remove provider plugins with real archives and processes."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__archive import tree_state
+from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+
+NAME = 'superprovider'
+ROOT_OWNER = dict(owner='root', group='root')
+
+
+@pytest.fixture
+def world(tmp_path):
+    """``tmp/providers`` (the root), ``tmp/outside``, ``tmp/archives``."""
+    for sub in ('providers', 'outside', 'archives'):
+        (tmp_path / sub).mkdir()
+    return tmp_path
+
+
+def providers_of(world):
+    return Providers(str(world / 'providers'), Runner(), timeout=30)
+
+
+def install(world, archive, **kwargs):
+    options = dict(ROOT_OWNER)
+    options.update(kwargs)
+    return _plugin.install(providers_of(world), NAME, archive, **options)
+
+
+def holder_of(world):
+    return world / 'providers' / NAME
+
+
+def side_folders(world):
+    return sorted(e for e in os.listdir(str(world / 'providers')) if e.startswith('.%s.' % NAME) and not e.endswith('.lock'))
+
+
+def without_calls_log(state):
+    """A tree state without the fake provider's own call log (the probe runs help)."""
+    return dict((k, v) for k, v in state.items() if not k.endswith('calls.log'))
+
+
+def add_orders(holder):
+    tasks = holder / 'tasks'
+    (tasks / '.bxenv').mkdir(parents=True)
+    (tasks / 't-new').write_text('')
+    (tasks / 't-done').write_text('complete: Server=192.0.2.10 is added to the pool')
+    (tasks / 't-err').write_text('error: User enter incorrect password')
+    (tasks / '.bxenv' / 't-new.label').write_text('web1')
+
+
+@pytest.mark.parametrize('fmt', pa.FORMATS)
+@pytest.mark.parametrize('top', [None, NAME])
+def test_install_every_format_and_layout(world, fmt, top):
+    archive = pa.good_archive(world / 'archives', NAME, fmt, top=top)
+    result = install(world, archive)
+    holder = str(holder_of(world))
+    assert result['changed'] is True
+    assert result['message'] == 'bxProvider: Provider data created, you can found it in %s' % holder
+    assert result['provider']['status'] == 'enabled'
+    assert result['provider']['files']['execute'] == holder + '/bin/' + NAME
+    assert result['provider']['config'] == 'exists'
+    assert result['files']['added'] == ['VERSION', 'bin/' + NAME, 'etc/%s.conf' % NAME, 'fake.json']
+    listed = _actions.list_providers(providers_of(world))
+    assert listed == {'params': {'providers': {NAME: {'status': 'enabled'}}}}
+    assert side_folders(world) == []
+    record = json.loads((holder_of(world) / '.bxenv-archive.json').read_text())
+    assert record['sha256'] == result['sha256'] == _plugin._archive.sha256_file(archive)
+
+
+def test_same_archive_twice_changes_nothing(world):
+    archive = pa.good_archive(world / 'archives', NAME)
+    install(world, archive)
+    before = tree_state(str(world / 'providers'))
+    again = install(world, archive)
+    assert again['changed'] is False
+    assert again['files'] == {'added': [], 'changed': [], 'removed': []}
+    assert again['provider']['status'] == 'enabled'
+    after = tree_state(str(world / 'providers'))
+    assert without_calls_log(after) == without_calls_log(before)
+    assert install(world, archive, force=True)['changed'] is True
+
+
+def test_a_damaged_install_is_repaired(world):
+    archive = pa.good_archive(world / 'archives', NAME)
+    install(world, archive)
+    (holder_of(world) / 'VERSION').write_text('tampered\n')
+    result = install(world, archive)
+    assert result['changed'] is True and result['files']['changed'] == ['VERSION']
+    assert (holder_of(world) / 'VERSION').read_text() == '1\n'
+
+
+def test_upgrade_keeps_orders_and_config(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    holder = holder_of(world)
+    add_orders(holder)
+    (holder / 'etc' / (NAME + '.conf')).write_text('token=local secret\n')
+    inode = os.stat(str(holder / 'tasks' / 't-new')).st_ino
+    result = install(world, pa.good_archive(world / 'archives', NAME, version='2', config='# new default\n'))
+    assert result['changed'] is True
+    assert result['files']['changed'] == ['VERSION']
+    assert (holder / 'VERSION').read_text() == '2\n'
+    assert (holder / 'etc' / (NAME + '.conf')).read_text() == 'token=local secret\n'
+    assert sorted(os.listdir(str(holder / 'tasks'))) == ['.bxenv', 't-done', 't-err', 't-new']
+    assert (holder / 'tasks' / '.bxenv' / 't-new.label').read_text() == 'web1'
+    assert (holder / 'tasks' / 't-err').read_text() == 'error: User enter incorrect password'
+    assert os.stat(str(holder / 'tasks' / 't-new')).st_ino == inode
+    assert side_folders(world) == []
+    assert 'diff' in result and '+VERSION' not in result['diff']['after']
+    # replace_config takes the archive's config
+    result = install(world, pa.good_archive(world / 'archives', NAME, version='3', config='# v3\n'),
+                     replace_config=True)
+    assert (holder / 'etc' / (NAME + '.conf')).read_text() == '# v3\n'
+    assert 'etc/%s.conf' % NAME in result['files']['changed']
+
+
+def test_an_upgrade_without_config_in_the_archive_keeps_the_live_one(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    install(world, pa.good_archive(world / 'archives', NAME, version='2', config=None))
+    assert (holder_of(world) / 'etc' / (NAME + '.conf')).read_text() == '# config from the archive\n'
+
+
+def test_ownership_is_set(world):
+    user = _plugin.pwd.getpwuid(65534)
+    group = _plugin.grp.getgrgid(65534)
+    install(world, pa.good_archive(world / 'archives', NAME), owner=user.pw_name, group=group.gr_name)
+    for current, dirnames, filenames in os.walk(str(holder_of(world))):
+        for entry in [current] + [os.path.join(current, e) for e in dirnames + filenames]:
+            if entry.endswith('calls.log'):
+                continue  # written by the provider itself (as root) when it was probed
+            info = os.lstat(entry)
+            assert (info.st_uid, info.st_gid) == (65534, 65534), entry
+
+
+@pytest.mark.parametrize('owner,group,missing', [
+    ('no-such-user-x', 'root', 'user no-such-user-x'),
+    ('root', 'no-such-group-x', 'group no-such-group-x'),
+])
+def test_a_missing_owner_fails_before_anything_is_written(world, owner, group, missing):
+    root = world / 'providers'
+    root.rmdir()
+    with pytest.raises(BxError) as caught:
+        _plugin.install(providers_of(world), NAME, pa.good_archive(world / 'archives', NAME),
+                        owner=owner, group=group)
+    assert caught.value.message == 'bxProvider: %s does not exist on the host' % missing
+    assert not root.exists()
+
+
+def test_bad_archives_leave_everything_as_it_was(world):
+    install(world, pa.good_archive(world / 'archives', NAME))
+    add_orders(holder_of(world))
+    before = tree_state(str(world))
+    passwd = open('/etc/passwd', 'rb').read()
+    cases = pa.bad_archives(world / 'archives', NAME, str(world / 'outside'))
+    state = tree_state(str(world))  # the corpus itself is new in archives/
+    for label, path, reason in cases:
+        with pytest.raises(BxError) as caught:
+            install(world, path)
+        assert reason in caught.value.message, (label, caught.value.message)
+        assert path in caught.value.message, label
+        assert tree_state(str(world)) == state, label
+    assert dict((k, v) for k, v in state.items() if not k.startswith('archives')) == \
+        dict((k, v) for k, v in before.items() if not k.startswith('archives'))
+    assert os.listdir(str(world / 'outside')) == []
+    assert open('/etc/passwd', 'rb').read() == passwd
+    assert _actions.list_providers(providers_of(world))['params']['providers'] == {NAME: {'status': 'enabled'}}
+
+
+def test_bad_help_message(world):
+    archive = pa.write_archive(str(world / 'archives' / 'p.zip'),
+                               pa.plugin_entries(NAME, help_reply={'__raw__': True, 'stdout': 'oops'}))
+    with pytest.raises(BxError) as caught:
+        install(world, archive)
+    assert caught.value.message.startswith(
+        'bxProvider: archive %s: bin/%s does not answer help with a valid reply: '
+        'bxProvider::executeProviderCmd: Command `' % (archive, NAME))
+    assert 'did not return one JSON object' in caught.value.message
+    assert os.listdir(str(world / 'providers')) == ['.%s.lock' % NAME]
+
+
+def test_check_mode_writes_nothing(world):
+    root = world / 'providers'
+    root.rmdir()
+    archive = pa.good_archive(world / 'archives', NAME)
+    result = install(world, archive, check_mode=True)
+    assert result['changed'] is True
+    assert result['provider']['status'] == 'enabled'
+    assert result['provider']['files']['holder'] == str(holder_of(world))
+    assert result['files']['added'] == ['VERSION', 'bin/' + NAME, 'etc/%s.conf' % NAME, 'fake.json']
+    assert not root.exists()
+    install(world, archive)
+    before = tree_state(str(root))
+    assert install(world, archive, check_mode=True)['changed'] is False
+    upgrade = install(world, pa.good_archive(world / 'archives', NAME, version='2'), check_mode=True)
+    assert upgrade['changed'] is True and upgrade['files']['changed'] == ['VERSION']
+    after = tree_state(str(root))
+    assert without_calls_log(after) == without_calls_log(before)
+    with pytest.raises(BxError):
+        install(world, str(world / 'archives' / 'none.tgz'), check_mode=True)
+
+
+def test_remove_refuses_pending_orders_unless_forced(world):
+    install(world, pa.good_archive(world / 'archives', NAME))
+    add_orders(holder_of(world))
+    before = tree_state(str(world))
+    with pytest.raises(BxError) as caught:
+        _plugin.remove(providers_of(world), NAME)
+    assert caught.value.message == (
+        'bxProvider: Provider %s has orders that are not complete: t-err, t-new; not removing %s '
+        '(force: true removes it anyway)' % (NAME, holder_of(world)))
+    assert tree_state(str(world)) == before
+    check = _plugin.remove(providers_of(world), NAME, force=True, check_mode=True)
+    assert check['changed'] is True and 'tasks/t-new' in check['files']['removed']
+    assert tree_state(str(world)) == before
+    result = _plugin.remove(providers_of(world), NAME, force=True)
+    assert result == dict(result, changed=True, message='bxProvider: Provider data deleted from %s' % holder_of(world))
+    assert not holder_of(world).exists() and side_folders(world) == []
+    assert _plugin.remove(providers_of(world), NAME)['changed'] is False
+
+
+def test_remove_with_only_complete_orders(world):
+    install(world, pa.good_archive(world / 'archives', NAME))
+    (holder_of(world) / 'tasks').mkdir()
+    (holder_of(world) / 'tasks' / 't1').write_text('complete: Server=x is added to the pool')
+    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+    assert not holder_of(world).exists()
+
+
+def test_remove_a_symlinked_provider_keeps_its_target(world):
+    target = world / 'outside' / 'real'
+    target.mkdir()
+    (target / 'data').write_text('x')
+    os.symlink(str(target), str(holder_of(world)))
+    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+    assert not os.path.lexists(str(holder_of(world))) and (target / 'data').exists()
+
+
+def _session_pids(sid):
+    pids = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                if os.getsid(int(entry)) == sid:
+                    pids.append(int(entry))
+            except OSError:
+                pass
+    return pids
+
+
+def _collections_path():
+    here = os.path.abspath(_plugin.__file__)
+    for _level in range(5):
+        here = os.path.dirname(here)
+    return os.path.dirname(here)
+
+
+INSTALL_SCRIPT = '''
+import sys
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
+from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+_plugin.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], owner='root', group='root')
+'''
+
+
+def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    holder = holder_of(world)
+    add_orders(holder)
+    orders = tree_state(str(holder / 'tasks'))
+    slow = pa.good_archive(world / 'archives', NAME, version='slow', help_reply={
+        '__raw__': True, 'stdout': json.dumps(pa.FULL_HELP), 'sleep': 120})
+    env = dict(os.environ, PYTHONPATH=_collections_path())
+    proc = subprocess.Popen([sys.executable, '-c', INSTALL_SCRIPT, str(world / 'providers'), NAME, slow],
+                            env=env, start_new_session=True)
+    try:
+        # wait until the staged plugin is being asked for help
+        deadline = time.monotonic() + 60
+        staged_help = None
+        while staged_help is None and time.monotonic() < deadline and proc.poll() is None:
+            for side in side_folders(world):
+                if os.path.exists(str(world / 'providers' / side / 'calls.log')):
+                    staged_help = side
+            time.sleep(0.05)
+        assert staged_help and staged_help.startswith('.%s.staging-' % NAME)
+    finally:
+        for pid in _session_pids(proc.pid):
+            os.kill(pid, signal.SIGKILL)
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    # the old provider works, with its orders; the staging folder is not a provider
+    assert (holder / 'VERSION').read_text() == '1\n'
+    assert tree_state(str(holder / 'tasks')) == orders
+    assert staged_help in side_folders(world)
+    assert _actions.list_providers(providers_of(world)) == {'params': {'providers': {NAME: {'status': 'enabled'}}}}
+    # the next run cleans up and upgrades
+    result = install(world, pa.good_archive(world / 'archives', NAME, version='2'))
+    assert result['changed'] is True and (holder / 'VERSION').read_text() == '2\n'
+    assert side_folders(world) == []
+    assert tree_state(str(holder / 'tasks')) == orders
+
+
+def test_a_swap_killed_halfway_is_undone(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    holder = holder_of(world)
+    add_orders(holder)
+    root = world / 'providers'
+    # killed after "live -> old", before "staging -> live"
+    os.rename(str(holder), str(root / ('.%s.old-abc' % NAME)))
+    (root / ('.%s.staging-def' % NAME)).mkdir()
+    assert _actions.list_providers(providers_of(world)) == {'params': {'providers': {}}}
+    with _plugin.provider_lock(str(root), NAME):
+        _plugin.clean_leftovers(str(root), NAME)
+    assert (holder / 'VERSION').read_text() == '1\n' and (holder / 'tasks' / 't-new').exists()
+    assert side_folders(world) == []
+
+
+def test_orders_written_during_the_swap_are_kept(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    holder = holder_of(world)
+    add_orders(holder)
+    root = world / 'providers'
+    # killed after the swap, before the old folder was settled; an order
+    # placed meanwhile went to the old folder only
+    old = root / ('.%s.old-abc' % NAME)
+    _plugin.link_tree(str(holder), str(old))
+    (old / 'tasks' / 't-late').write_text('')
+    (old / 'tasks' / 't-new').unlink()
+    (old / 'tasks' / 't-new').write_text('error: rewritten by an atomic writer')
+    with _plugin.provider_lock(str(root), NAME):
+        _plugin.clean_leftovers(str(root), NAME)
+    assert (holder / 'tasks' / 't-late').read_text() == ''
+    assert (holder / 'tasks' / 't-new').read_text() == 'error: rewritten by an atomic writer'
+    assert side_folders(world) == []
+
+
+def test_bad_provider_name(world):
+    with pytest.raises(BxError) as caught:
+        _plugin.install(providers_of(world), '../evil', 'x.tgz', **ROOT_OWNER)
+    assert 'invalid provider name' in caught.value.message
+    with pytest.raises(BxError) as caught:
+        _plugin.remove(providers_of(world), '.hidden')
+    assert 'invalid provider name' in caught.value.message
