@@ -54,9 +54,8 @@ def requirement_names(text):
 
 
 def bindep_packages(text, platform):
-    depends = Depends(text)
-    return set(rule[0] for rule in depends.active_rules(depends.platform_profiles() if platform is None
-                                                          else ['platform:%s' % platform]))
+    """Package names the bindep ``text`` asks for on ``platform`` (dpkg, rpm)."""
+    return set(rule[0] for rule in Depends(text).active_rules(['platform:%s' % platform]))
 
 
 def plugin_imports():

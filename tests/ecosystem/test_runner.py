@@ -88,8 +88,8 @@ def test_example_playbook_under_ansible_runner(install, tmp_path):
         'superprovider': {'status': 'enabled', 'configurations': [{'id': '2', 'descr': '2 CPU, 4 GB RAM'}]}}
     order = ok['Order a server and wait until it is ready']
     assert order['changed'] is True and order['task_id'] == '5001' and order['polls'] >= 2
-    assert order['order_status'] == {'task_id': '5001', 'status': 'finished', 'server': '192.0.2.50',
-                                      'server_password': '********'}
+    assert order['order_status'] == {
+        'task_id': '5001', 'status': 'finished', 'server': '192.0.2.50', 'server_password': '********'}
     orders = ok['List the orders placed from this appliance']['params']['provider_order_list']
     assert orders['superprovider']['5001']['status'] == 'finished'
     stats = [event for event in events if event['event'] == 'playbook_on_stats'][0]['event_data']
