@@ -47,6 +47,10 @@ CLUTTER = (
     'plugins/modules/stale.pyc',
     'benchmarks/results/run.json',
     'bitrix-bxenv-0.0.1.tar.gz',
+    # the same tools run from a sub-folder (molecule, pytest, ansible-lint)
+    'extensions/molecule/provider/.ansible/tmp/state.json',
+    'tests/unit/.pytest_cache/v/cache/nodeids',
+    'tests/cli/.cache/bx-provider.pyz',
 )
 
 
