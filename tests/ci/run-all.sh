@@ -46,6 +46,7 @@ step integration-2.21      integration  tests/ci/integration.sh 2.21
 step ansible-lint          lint         tests/ci/lint.sh ansible-lint
 step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
 step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
+step molecule-provider     integration  tests/ci/molecule.sh provider
 step eco-build-install     ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_build_install.py
 step eco-ee                ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_execution_environment.py
 step eco-runner            ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_runner.py
