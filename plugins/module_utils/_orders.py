@@ -31,9 +31,11 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
     exclusive_lock,
     replace_file,
 )
-from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import KILL_AFTER
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import KILL_AFTER, ErrorReply
 
 LABELS_DIR = 'labels'
+# A label being ordered right now: left behind only by a run that died mid-order.
+ORDERING_DIR = 'ordering'
 LOCK_FILE = 'order.lock'
 DONE = ('finished', 'complete')
 FAILED = ('error', 'failed')
@@ -74,6 +76,10 @@ def bookkeeping_dir(holder):
 
 def label_path(holder, label):
     return os.path.join(bookkeeping_dir(holder), LABELS_DIR, label)
+
+
+def ordering_path(holder, label):
+    return os.path.join(bookkeeping_dir(holder), ORDERING_DIR, label)
 
 
 def _mkdir(path):
@@ -157,6 +163,33 @@ def _place(providers, record, config_id):
     return task_id, document['params']
 
 
+def _place_marked(providers, record, config_id, holder, label):
+    """Order under a marker, so a run killed between the provider's answer
+    and the label write cannot lead the next run to buy a second server."""
+    marker = ordering_path(holder, label)
+    if os.path.lexists(marker):
+        raise BxError('bxenv: an earlier run ordering name=%s stopped after calling the provider, so the '
+                      'provider may have placed that order; find it with bitrix.bxenv.bx_provider_info '
+                      'query=orders_list, then remove %s to order again' % (label, marker))
+    try:
+        _mkdir(os.path.dirname(marker))
+        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+    except (IOError, OSError) as exc:
+        raise BxError('bxenv: cannot write %s: %s' % (marker, _strerror(exc)))
+    try:
+        task_id, params = _place(providers, record, config_id)
+    except ErrorReply:
+        os.unlink(marker)  # the provider answered with an error: nothing was ordered
+        raise
+    try:
+        write_label(holder, label, task_id)
+    except (IOError, OSError) as exc:
+        raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
+                         % (task_id, label_path(holder, label), _strerror(exc)), task_id=task_id)
+    os.unlink(marker)
+    return task_id, params
+
+
 def place(providers, name, config_id, label=None, check_mode=False, warnings=None):
     """Place an order, or find the one ``label`` names; returns an Outcome.
 
@@ -181,12 +214,7 @@ def place(providers, name, config_id, label=None, check_mode=False, warnings=Non
     with provider_lock(providers, holder):
         task_id = read_label(holder, label)
         if task_id is None:
-            task_id, params = _place(providers, record, config_id)
-            try:
-                write_label(holder, label, task_id)
-            except (IOError, OSError) as exc:
-                raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
-                                 % (task_id, label_path(holder, label), _strerror(exc)), task_id=task_id)
+            task_id, params = _place_marked(providers, record, config_id, holder, label)
             return Outcome(True, task_id, params)
     # The status call runs outside the lock: it changes nothing.
     return _existing(providers, name, holder, label, task_id, warnings)

@@ -98,7 +98,7 @@ EXAMPLES = r'''
   bitrix.bxenv.bx_provider_info:
     query: order_status
     provider: superprovider
-    task_id: "{{ order.task_id }}"
+    task_id: "{{ placed.task_id }}"
   register: status
 
 - name: Use the server address once the order is finished

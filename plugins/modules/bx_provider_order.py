@@ -110,6 +110,12 @@ notes:
   - The order lock is held while the provider's C(order) call runs (at most
     O(timeout) seconds plus 5); waiting happens outside it. A run gives up
     waiting for the lock after O(timeout) plus 125 seconds.
+  - With O(name), a run that dies after calling the provider's C(order) but
+    before recording the label leaves a marker in
+    C(tasks/.bxenv/ordering/<name>). The next run with that O(name) then
+    fails instead of ordering again, since the provider may have placed the
+    order. Find the order with M(bitrix.bxenv.bx_provider_info) O(bitrix.bxenv.bx_provider_info#module:query=orders_list),
+    then remove the marker to order again.
 seealso:
   - module: bitrix.bxenv.bx_provider_info
   - module: bitrix.bxenv.bx_order_to_host

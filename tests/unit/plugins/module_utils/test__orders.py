@@ -8,7 +8,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
+import multiprocessing
 import os
+import signal
 import stat
 
 import pytest
@@ -201,6 +203,29 @@ def test_failed_order_writes_no_label_and_the_next_run_orders(root):
     assert _orders.place(prov(root), 'p', '2', label='web-1').changed
 
 
+def _killed_before_label(root):
+    """Child process: SIGKILL itself right after the provider placed the order."""
+    def die(*args):
+        os.kill(os.getpid(), signal.SIGKILL)
+    _orders.write_label = die
+    _orders.place(prov(root), 'p', '2', label='web-1')
+
+
+def test_run_killed_after_ordering_never_orders_that_label_again(root):
+    holder = make_provider(root, 'p', REPLIES)
+    child = multiprocessing.get_context('fork').Process(target=_killed_before_label, args=(root,))
+    child.start()
+    child.join(60)
+    assert child.exitcode == -signal.SIGKILL
+    assert actions(holder).count('order') == 1
+    with pytest.raises(BxError) as info:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert 'stopped after calling the provider' in info.value.message
+    assert actions(holder).count('order') == 1
+    os.unlink(_orders.ordering_path(holder, 'web-1'))
+    assert _orders.place(prov(root), 'p', '2', label='web-1').task_id == 'T-2'
+
+
 @pytest.mark.parametrize('task_id', ['../x', '../../evil', '.hidden'])
 def test_hostile_task_id_from_provider_writes_no_task_and_no_label(root, task_id):
     holder = make_provider(root, 'p', dict(REPLIES, order={'task_id': task_id}))
@@ -208,7 +233,9 @@ def test_hostile_task_id_from_provider_writes_no_task_and_no_label(root, task_id
         _orders.place(prov(root), 'p', '2', label='web-1')
     assert info.value.message.startswith('bxenv: invalid task_id returned by provider p')
     assert os.listdir(os.path.join(holder, 'tasks')) == ['.bxenv']
-    assert os.listdir(os.path.join(holder, 'tasks', '.bxenv')) == [_orders.LOCK_FILE]
+    # The provider answered with an order: the marker stays so that the label is not ordered twice.
+    assert sorted(os.listdir(os.path.join(holder, 'tasks', '.bxenv'))) == [_orders.LOCK_FILE, _orders.ORDERING_DIR]
+    assert os.listdir(os.path.join(holder, 'tasks', '.bxenv', _orders.ORDERING_DIR)) == ['web-1']
     assert not os.path.exists(os.path.join(root, 'x')) and not os.path.exists(os.path.join(root, 'evil'))
 
 

@@ -1,0 +1,21 @@
+# bitrix.bxenv test entry points. `make test` runs every suite (what CI runs);
+# the others run one group of tests/ci/run-all.sh (see `make list`).
+# Everything is built under .cache/ on first use: pinned venvs from
+# tests/requirements-ansible-*.txt, Debian packages through apt-get.
+
+RUN_ALL := tests/ci/run-all.sh
+
+.PHONY: test units sanity integration lint list clean
+
+test:
+	$(RUN_ALL)
+
+units sanity integration lint:
+	$(RUN_ALL) $@
+
+list:
+	@$(RUN_ALL) --list
+
+clean:
+	$(RUN_ALL) --clean
+	rm -rf tests/output tests/integration/inventory

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# The whole test suite as a list of named steps (`make test` runs them all).
+#
+#   tests/ci/run-all.sh                 every step
+#   tests/ci/run-all.sh units lint      steps in these groups (or with these names)
+#   tests/ci/run-all.sh --list          show the steps
+#   tests/ci/run-all.sh --clean         remove the caches (.cache/, the /tmp copies)
+#
+# Adding a suite is one line in the STEPS section below:
+#   step NAME GROUPS COMMAND [ARGS...]
+# COMMAND runs from the repo root with stdin from /dev/null. It passes when it
+# exits 0. It counts as one test, unless it writes "PASSED FAILED [SKIPPED]"
+# into the file named by $CI_COUNTS_FILE (tests/ci/pytest.sh does that, so a
+# pytest suite counts its tests; tests/ci/parallel.sh counts its commands).
+# One script can also be run alone, e.g. tests/ci/sanity.sh 2.19 --test pylint.
+# The last line printed is
+# "N passed, N failed"; the exit status is non-zero if anything failed.
+set -uo pipefail
+# shellcheck source=tests/ci/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+STEP_NAMES=()
+STEP_GROUPS=()
+STEP_CMDS=()
+step() {
+    local name="$1" groups="$2"
+    shift 2
+    STEP_NAMES+=("$name")
+    STEP_GROUPS+=("$groups")
+    STEP_CMDS+=("$(printf '%q ' "$@")")
+}
+
+# ---- STEPS (group "always": runs whatever is selected) ---------------------
+step setup                 always       tests/ci/setup.sh
+step sanity                sanity       tests/ci/parallel.sh "tests/ci/sanity.sh 2.16" "tests/ci/sanity.sh 2.19" "tests/ci/sanity.sh 2.21"
+step units-2.19            units        tests/ci/pytest.sh 2.19 tests/unit
+step units-2.16            units        tests/ci/pytest.sh 2.16 tests/unit
+step units-2.21            units        tests/ci/pytest.sh 2.21 tests/unit
+step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
+step integration-2.19      integration  tests/ci/integration.sh 2.19
+step integration-2.16      integration  tests/ci/integration.sh 2.16
+step integration-2.21      integration  tests/ci/integration.sh 2.21
+step ansible-lint          lint         tests/ci/lint.sh ansible-lint
+step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
+step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
+# ---------------------------------------------------------------------------
+
+if [ "${1:-}" = "--clean" ]; then
+    log "removing $CACHE and $TREES"
+    rm -rf "$CACHE" "$TREES"
+    exit 0
+fi
+if [ "${1:-}" = "--list" ]; then
+    for i in "${!STEP_NAMES[@]}"; do
+        printf '%-24s %-12s %s\n' "${STEP_NAMES[$i]}" "${STEP_GROUPS[$i]}" "${STEP_CMDS[$i]}"
+    done
+    exit 0
+fi
+
+selected() {
+    local i="$1" want
+    [ "${#WANT[@]}" -eq 0 ] && return 0
+    [ "${STEP_GROUPS[$i]}" = always ] && return 0
+    for want in "${WANT[@]}"; do
+        [ "$want" = "${STEP_NAMES[$i]}" ] && return 0
+        case " ${STEP_GROUPS[$i]} " in *" $want "*) return 0 ;; esac
+    done
+    return 1
+}
+
+WANT=("$@")
+known=" ${STEP_NAMES[*]} ${STEP_GROUPS[*]} "
+for want in "${WANT[@]}"; do
+    case "$known" in *" $want "*) ;; *) die "no step or group named '$want' (see --list)" ;; esac
+done
+
+LOGS="$CACHE/logs"
+mkdir -p "$LOGS"
+total_passed=0
+total_failed=0
+summary=()
+start_all=$SECONDS
+
+for i in "${!STEP_NAMES[@]}"; do
+    selected "$i" || continue
+    name="${STEP_NAMES[$i]}"
+    counts="$LOGS/$name.counts"
+    rm -f "$counts"
+    printf '\n=============== %s: %s ===============\n' "$name" "${STEP_CMDS[$i]}"
+    t0=$SECONDS
+    (cd "$REPO" && export CI_COUNTS_FILE="$counts" && eval "${STEP_CMDS[$i]}") </dev/null 2>&1 | tee "$LOGS/$name.log"
+    rc=${PIPESTATUS[0]}
+    secs=$((SECONDS - t0))
+    passed=0 failed=0 skipped=0
+    if [ -s "$counts" ]; then
+        read -r passed failed skipped <"$counts"
+        skipped="${skipped:-0}"
+    elif [ "$rc" -eq 0 ]; then
+        passed=1
+    fi
+    # a failing command fails its step even if it counted no failed test
+    if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+        failed=1
+    fi
+    if [ "$rc" -ne 0 ]; then
+        result=FAILED
+    elif [ "$passed" -eq 0 ] && [ "$skipped" -gt 0 ]; then
+        result=SKIPPED
+    else
+        result=ok
+    fi
+    total_passed=$((total_passed + passed))
+    total_failed=$((total_failed + failed))
+    line="$(printf '%-24s %-8s %5ss  passed %s, failed %s, skipped %s' "$name" "$result" "$secs" "$passed" "$failed" "$skipped")"
+    summary+=("$line")
+    printf -- '--------------- %s\n' "$line"
+done
+
+printf '\n=============== summary (%ss, logs in %s) ===============\n' "$((SECONDS - start_all))" "$LOGS"
+printf '%s\n' "${summary[@]}"
+printf '%s passed, %s failed\n' "$total_passed" "$total_failed"
+[ "$total_failed" -eq 0 ]
