@@ -15,6 +15,7 @@ __metaclass__ = type
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -114,9 +115,9 @@ def run(layout, argv, timeout=600):
                           universal_newlines=True, timeout=timeout, check=False)
 
 
-def module(layout, name, **args):
+def module(layout, module_name, **args):
     """Run one collection module on localhost; returns (rc, result dict)."""
-    proc = run(layout, ['ansible', 'localhost', '-m', 'bitrix.bxenv.' + name, '-a', json.dumps(args)])
+    proc = run(layout, ['ansible', 'localhost', '-m', 'bitrix.bxenv.' + module_name, '-a', json.dumps(args)])
     text = proc.stdout
     return proc.returncode, json.loads(text[text.index('{', text.index(' => ')):])
 
@@ -146,9 +147,13 @@ def recap(output):
 
 
 def close_masters(layout):
-    """Ask the sandbox's ssh connection masters to exit."""
+    """Ask the sandbox's ssh connection masters to exit; remove their folder when it is outside the sandbox."""
     folder = layout['control_dir']
+    if not os.path.isdir(folder):
+        return
     for entry in os.listdir(folder):
         subprocess.run(['ssh', '-F', '/dev/null', '-o', 'ControlPath=' + os.path.join(folder, entry), '-O', 'exit',
                         'x'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                        check=False)
+    if not folder.startswith(layout['root'] + os.sep):
+        shutil.rmtree(folder, ignore_errors=True)

@@ -47,13 +47,18 @@ step() {
 }
 say() { printf '    %s\n' "$*"; }
 
-# Close the sandbox's ssh connection masters, then destroy every lab server
-# of the sandbox's provider; prints what is left of its namespaces.
+# Close the sandbox's ssh connection masters (their folder is in the layout
+# sandbox.py printed), then destroy every lab server of the sandbox's provider.
 destroy_lab() {
-    local sock
-    for sock in "$SANDBOX"/cp/*; do
-        [ -S "$sock" ] && ssh -F /dev/null -o ControlPath="$sock" -O exit demo >/dev/null 2>&1 || true
-    done
+    local sock control
+    control="$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["control_dir"])' \
+        "$DEMO/layout.json" 2>/dev/null || true)"
+    if [ -n "$control" ] && [ -d "$control" ]; then
+        for sock in "$control"/*; do
+            [ -S "$sock" ] && ssh -F /dev/null -o ControlPath="$sock" -O exit demo >/dev/null 2>&1 || true
+        done
+        case "$control" in "$SANDBOX"/*) ;; *) rm -rf "$control" ;; esac
+    fi
     [ -x "$PLUGIN_BIN" ] && "$PLUGIN_BIN" destroy-all
 }
 on_exit() {
@@ -107,7 +112,8 @@ if [ -x "$PLUGIN_BIN" ]; then
     destroy_lab >/dev/null
 fi
 rm -rf "$SANDBOX"
-python3 "$REPO/tools/demo/sandbox.py" "$SANDBOX" >/dev/null
+mkdir -p "$DEMO"
+python3 "$REPO/tools/demo/sandbox.py" "$SANDBOX" >"$DEMO/layout.json"
 POOL="$SANDBOX/pool"
 PROVIDERS="$SANDBOX/providers"
 export ANSIBLE_CONFIG="$POOL/ansible.cfg"

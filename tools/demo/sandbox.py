@@ -13,9 +13,12 @@
   ``private_key_file`` is that key and whose ssh settings use the pool's
   ``.ssh/known_hosts``, ``hosts`` holding the master ``server1`` (a local
   connection) in ``[bitrix-hosts]``, ``host_vars/server1``, and
-  ``common.yml``, the pool set-up playbook (``tools/demo/pool/common.yml``).
+  ``common.yml``, the pool set-up playbook (``tools/demo/pool/common.yml``);
+* ``cp/`` - ansible's ssh connection masters; when ``DIR`` is too deep for a
+  Unix socket path, a ``/tmp/bxcp-*`` folder instead (``control_dir`` in the
+  printed layout; remove it when done).
 
-Nothing outside ``DIR`` is written.
+Nothing else outside ``DIR`` is written.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,6 +30,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -69,6 +73,18 @@ def write(path, text, mode):
     os.chmod(path, mode)
 
 
+def control_folder(root):
+    """Folder for ssh connection master sockets: ``DIR/cp``, or a fresh one
+    under /tmp when that path would be too long for a Unix socket (ansible
+    adds a 10-character name, ssh a 17-character suffix; the limit is 107)."""
+    folder = os.path.join(root, 'cp')
+    if len(folder) + 28 > 100:
+        return tempfile.mkdtemp(prefix='bxcp-', dir='/tmp')
+    os.mkdir(folder)
+    os.chmod(folder, 0o700)
+    return folder
+
+
 def create(root):
     root = os.path.abspath(root)
     if os.path.exists(root) and os.listdir(root):
@@ -76,8 +92,7 @@ def create(root):
     providers = os.path.join(root, 'providers')
     pool = os.path.join(root, 'pool')
     for folder, mode in ((root, 0o755), (providers, 0o755), (pool, 0o755),
-                         (os.path.join(pool, 'host_vars'), 0o755), (os.path.join(pool, '.ssh'), 0o700),
-                         (os.path.join(root, 'cp'), 0o700)):
+                         (os.path.join(pool, 'host_vars'), 0o755), (os.path.join(pool, '.ssh'), 0o700)):
         if not os.path.isdir(folder):
             os.makedirs(folder)
         os.chmod(folder, mode)
@@ -85,7 +100,7 @@ def create(root):
     subprocess.run(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', 'bxenv-demo-pool', '-f', key],
                    stdin=subprocess.DEVNULL, check=True)
     known_hosts = os.path.join(pool, '.ssh', 'known_hosts')
-    control_dir = os.path.join(root, 'cp')
+    control_dir = control_folder(root)
     write(os.path.join(pool, 'ansible.cfg'), ANSIBLE_CFG.format(key=key, known_hosts=known_hosts, control_dir=control_dir), 0o644)
     write(os.path.join(pool, 'hosts'), HOSTS, 0o640)
     stamp = int(time.time())
