@@ -86,7 +86,7 @@ def build(output):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser = argparse.ArgumentParser(description=__doc__.split('\n', maxsplit=1)[0])
     parser.add_argument('--output', required=True, help='archive to write (.tar.gz)')
     args = parser.parse_args(argv)
     sys.stdout.write(build(args.output) + '\n')

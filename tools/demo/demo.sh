@@ -55,7 +55,9 @@ destroy_lab() {
         "$DEMO/layout.json" 2>/dev/null || true)"
     if [ -n "$control" ] && [ -d "$control" ]; then
         for sock in "$control"/*; do
-            [ -S "$sock" ] && ssh -F /dev/null -o ControlPath="$sock" -O exit demo >/dev/null 2>&1 || true
+            if [ -S "$sock" ]; then
+                ssh -F /dev/null -o ControlPath="$sock" -O exit demo >/dev/null 2>&1 || true
+            fi
         done
         case "$control" in "$SANDBOX"/*) ;; *) rm -rf "$control" ;; esac
     fi
