@@ -31,7 +31,7 @@ description:
     instead of adding the server twice.
   - The pool set-up playbook (C(common.yml) or C(monitor.yml)) is not started
     in the background as the original does. Its path is returned in
-    RV(setup_playbook) for the next step; the P(bitrix.bxenv.add_to_pool#playbook)
+    RV(setup_playbook) for the next step; the C(bitrix.bxenv.add_to_pool)
     playbook runs it as a tracked step.
 author:
   - bitrix.bxenv maintainers (@bxenv)
@@ -134,7 +134,7 @@ RETURN = r'''
 message:
   description:
     - The original's message, C(Server=<server> is added to the pool), or for an
-      order already added, the original's C(... task_id=<id> already complete: ...) text.
+      order already added, the original's text saying the task is already complete.
     - On failure, the original's error message (also in C(msg)).
   returned: when the order is finished, and on failure
   type: str
@@ -182,8 +182,8 @@ host:
       sample: /etc/ansible/host_vars/server2
 params:
   description:
-    - While the order is not finished, the document the original prints,
-      C({"provider_order": {<provider>: <reply>}}); passwords masked.
+    - While the order is not finished, the document the original prints
+      (C(provider_order) to the provider name to its reply); passwords masked.
   returned: when the order is not finished yet
   type: dict
   sample: {provider_order: {superprovider: {status: in_progress, task_id: "1001"}}}
