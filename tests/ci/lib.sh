@@ -31,7 +31,7 @@ die() { printf '%s\n' "ci: ERROR: $*" >&2; exit 1; }
 # Real binary of Python X.Y (pyenv shims break under ansible-test).
 find_python() {
     local ver="$1" root cand best=""
-    for root in "${PYENV_ROOT:-}" "$HOME/.pyenv" /root/.pyenv; do
+    for root in "${PYENV_ROOT:-}" "${HOME:-/root}/.pyenv" /root/.pyenv; do
         [ -n "$root" ] || continue
         for cand in "$root"/versions/"$ver".*/bin/python"$ver"; do
             [ -x "$cand" ] && best="$cand"

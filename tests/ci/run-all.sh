@@ -49,6 +49,7 @@ step e2e-demo              e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_d
 step ansible-lint          lint         tests/ci/lint.sh ansible-lint
 step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
 step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
+step molecule-provider     integration  tests/ci/molecule.sh provider
 # ---------------------------------------------------------------------------
 
 if [ "${1:-}" = "--clean" ]; then
