@@ -5,7 +5,7 @@
 
 RUN_ALL := tests/ci/run-all.sh
 
-.PHONY: test units sanity integration lint list clean
+.PHONY: test units sanity integration lint list clean demo
 
 test:
 	$(RUN_ALL)
@@ -19,3 +19,7 @@ list:
 clean:
 	$(RUN_ALL) --clean
 	rm -rf tests/output tests/integration/inventory
+
+# The whole path for real on this machine, as root: see tools/demo/demo.sh.
+demo:
+	tools/demo/demo.sh

@@ -43,6 +43,9 @@ step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
 step integration-2.19      integration  tests/ci/integration.sh 2.19
 step integration-2.16      integration  tests/ci/integration.sh 2.16
 step integration-2.21      integration  tests/ci/integration.sh 2.21
+step e2e-lab-provider      e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_netns_lab_provider.py
+step e2e-add-to-pool       e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_add_to_pool.py
+step e2e-demo              e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_demo.py
 step ansible-lint          lint         tests/ci/lint.sh ansible-lint
 step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
 step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog

@@ -1,0 +1,32 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""End-to-end tests: make ``ansible_collections.bitrix.bxenv`` importable.
+
+Plain ``pytest`` from a checkout gets a symlink tree in ``.cache/collections``
+(the same one ``tests/ci/lib.sh`` and the unit tests use); it is also the
+``ANSIBLE_COLLECTIONS_PATH`` the tests give to ansible.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
+_LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'bitrix', 'bxenv')
+if not os.path.islink(_LINK):
+    os.makedirs(os.path.dirname(_LINK), exist_ok=True)
+    try:
+        os.symlink(REPO, _LINK)
+    except FileExistsError:  # another worker made it
+        pass
+try:
+    import ansible_collections.bitrix.bxenv  # noqa: F401  pylint: disable=unused-import
+except ImportError:
+    sys.path.insert(0, COLLECTIONS)
+    for _name in [n for n in sys.modules if n == 'ansible_collections' or n.startswith('ansible_collections.')]:
+        del sys.modules[_name]

@@ -1,0 +1,122 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The playbook bitrix.bxenv.add_to_pool against the netns_lab provider (needs root).
+
+A sandbox appliance (tools/demo/sandbox.py) with the plugin installed by
+bx_provider_plugin from its built archive; orders are real lab servers.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import re
+
+import pytest
+
+from ansible_collections.bitrix.bxenv.tests.e2e import helpers
+
+
+@pytest.fixture(scope='module')
+def archive(tmp_path_factory):
+    return helpers.build_archive(tmp_path_factory.mktemp('archive') / 'netns_lab.tar.gz')
+
+
+@pytest.fixture
+def appliance(archive, tmp_path):
+    if os.geteuid() != 0:
+        pytest.fail('the netns_lab provider needs root (network namespaces)')
+    layout = helpers.sandbox(tmp_path / 'appliance')
+    layout['holder'] = os.path.join(layout['providers_dir'], helpers.PROVIDER)
+    try:
+        helpers.install(layout, archive)
+        yield layout
+    finally:
+        helpers.close_masters(layout)
+        helpers.destroy_all(layout['holder'])
+
+
+def place_order(layout, config_id='3'):
+    """An order placed earlier, outside the playbook."""
+    rc, result = helpers.module(layout, 'bx_provider_order', provider=helpers.PROVIDER, config_id=config_id,
+                                providers_dir=layout['providers_dir'])
+    assert rc == 0, result
+    return result['task_id']
+
+
+def lab_root_file(layout, server, name):
+    """A file in the lab server's own /root (its host folder on this machine)."""
+    unused, listed = helpers.plugin(layout['holder'], 'list')
+    orders = [o for o in listed['orders'] if o['server'] == server]
+    assert len(orders) == 1, listed
+    hosts = os.path.join(layout['holder'], 'var', 'hosts')
+    (host_dir,) = [d for d in os.listdir(hosts) if os.path.isdir(os.path.join(hosts, d, 'root'))]
+    return os.path.join(hosts, host_dir, 'root', name)
+
+
+def test_order_placed_earlier_is_added_then_rerun_changes_nothing(appliance):
+    task_id = place_order(appliance)
+    first = helpers.add_to_pool(appliance, 'bx_task_id=' + task_id)
+    assert first.returncode == 0, first.stdout
+    counts = helpers.recap(first.stdout)
+    assert counts['localhost']['changed'] == 1   # the pool add; no order placed
+    assert counts['server2']['changed'] == 1     # the set-up playbook wrote its file
+    assert counts['server2']['failed'] == 0
+    assert 'TASK [Order a server' in first.stdout and 'skipping: [localhost]' in first.stdout
+
+    with open(appliance['hosts']) as handle:
+        hosts = handle.read()
+    address = re.search(r'(?m)^server2 ansible_ssh_host=(10\.214\.\d+\.2)$', hosts).group(1)
+    assert hosts.index('server2 ansible_ssh_host=') < hosts.index('server1 ')   # in [bitrix-hosts]
+    summary = first.stdout[first.stdout.index('TASK [Summary]'):]
+    assert 'provider: netns_lab, task id: %s (Server=%s is added to the pool)' % (task_id, address) in summary
+    assert 'server: server2 at %s' % address in summary
+    assert 'pool groups: bitrix-hosts' in summary
+    assert 'set-up playbook: common.yml rc=0' in summary
+    assert 'common.yml: rc=0, ok=1 changed=1 unreachable=0 failed=0' in first.stdout
+    with open(os.path.join(appliance['holder'], 'tasks', task_id)) as handle:
+        assert handle.read() == 'complete: Server=%s is added to the pool' % address
+    with open(lab_root_file(appliance, address, 'bitrix-pool-member')) as handle:
+        assert handle.read().startswith('server2 %s ' % address)
+
+    again = helpers.add_to_pool(appliance, 'bx_task_id=' + task_id)
+    assert again.returncode == 0, again.stdout
+    assert all(c['changed'] == 0 and c['failed'] == 0 for c in helpers.recap(again.stdout).values()), again.stdout
+    assert 'already complete' in again.stdout
+    with open(appliance['hosts']) as handle:
+        assert handle.read() == hosts
+
+
+def test_setup_playbook_off_then_failing_is_reported(appliance):
+    first = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-7', 'bx_run_setup_playbook=false')
+    assert first.returncode == 0, first.stdout
+    counts = helpers.recap(first.stdout)
+    assert counts['localhost']['changed'] == 2   # the order and the pool add
+    assert counts['server2']['changed'] == 0
+    assert 'set-up playbook: not run (bx_run_setup_playbook is false)' in first.stdout
+    address = re.search(r'task id: \d+ \(Server=(\S+) is added', first.stdout).group(1)
+    assert not os.path.exists(lab_root_file(appliance, address, 'bitrix-pool-member'))
+
+    # A set-up playbook that fails: the run fails and says why; the order stays added.
+    with open(os.path.join(appliance['pool_dir'], 'common.yml'), 'w') as handle:
+        handle.write('- name: Broken set-up\n  hosts: bitrix-hosts\n  gather_facts: false\n  tasks:\n'
+                     '    - name: Fail\n      ansible.builtin.command: /bin/false\n      changed_when: false\n')
+    failed = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-7')
+    assert failed.returncode != 0
+    assert 'common.yml: rc=2, ok=0 changed=0 unreachable=0 failed=1' in failed.stdout
+    assert re.search(r'common\.yml failed for server2 \(rc=2\); the server is in the pool', failed.stdout)
+    assert helpers.recap(failed.stdout)['localhost']['changed'] == 0   # the same order, not a new one
+    unused, listed = helpers.plugin(appliance['holder'], 'list')
+    assert len(listed['orders']) == 1
+
+
+def test_inputs_are_checked_before_anything_runs(appliance):
+    both = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_task_id=1001')
+    assert both.returncode != 0
+    assert 'either bx_task_id (an order placed earlier) or bx_config_id' in both.stdout
+    neither = helpers.add_to_pool(appliance)
+    assert neither.returncode != 0 and 'Give bx_provider and either' in neither.stdout
+    unused, listed = helpers.plugin(appliance['holder'], 'list')
+    assert listed['orders'] == []
