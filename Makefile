@@ -5,12 +5,12 @@
 
 RUN_ALL := tests/ci/run-all.sh
 
-.PHONY: test units sanity integration lint list clean demo
+.PHONY: test units sanity integration e2e ecosystem lint list clean demo
 
 test:
 	$(RUN_ALL)
 
-units sanity integration lint:
+units sanity integration e2e ecosystem lint:
 	$(RUN_ALL) $@
 
 list:
