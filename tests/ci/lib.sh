@@ -59,18 +59,13 @@ pybin_dir() {
     echo "$dir"
 }
 
-# Build (or reuse) .cache/venv-<core> from tests/requirements-ansible-<core>.txt.
+# Build (or reuse) a venv from a pip requirements file with one Python.
 # The stamp holds the requirements' hash and the interpreter, so a changed
 # pin rebuilds the venv and an unchanged one costs nothing.
-ensure_venv() {
-    local core="$1" req py venv stamp want
-    req="$REPO/tests/requirements-ansible-$core.txt"
-    [ -f "$req" ] || die "no $req"
-    py="$(find_python "${CORE_PYTHON[$core]}")" || die "Python ${CORE_PYTHON[$core]} not found (needed for ansible-core $core; expected under ~/.pyenv/versions)"
-    venv="$CACHE/venv-$core"
-    stamp="$venv/.bxenv-stamp"
+build_venv() {
+    local venv="$1" req="$2" py="$3" want
     want="$(sha256sum "$req" | cut -d' ' -f1) $py"
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    if [ -f "$venv/.bxenv-stamp" ] && [ "$(cat "$venv/.bxenv-stamp")" = "$want" ]; then
         echo "$venv"
         return 0
     fi
@@ -82,8 +77,49 @@ ensure_venv() {
         grep -v "^WARNING: Location 'file:" "$venv.log" | tail -n 30 >&2
         die "building $venv failed"
     fi
-    echo "$want" >"$stamp"
+    echo "$want" >"$venv/.bxenv-stamp"
     echo "$venv"
+}
+
+# .cache/venv-<core> from tests/requirements-ansible-<core>.txt.
+ensure_venv() {
+    local core="$1" req py
+    req="$REPO/tests/requirements-ansible-$core.txt"
+    [ -f "$req" ] || die "no $req"
+    py="$(find_python "${CORE_PYTHON[$core]}")" || die "Python ${CORE_PYTHON[$core]} not found (needed for ansible-core $core; expected under ~/.pyenv/versions)"
+    build_venv "$CACHE/venv-$core" "$req" "$py"
+}
+
+# pytest from a venv, from the repo root, counted test by test: writes
+# "PASSED FAILED SKIPPED" to $CI_COUNTS_FILE for run-all.sh. No test
+# collected is a failure, not a pass. Returns pytest's status.
+run_pytest() {
+    local venv="$1" junit rc=0 passed failed skipped
+    shift
+    junit="$(mktemp --suffix=.xml)"
+    (cd "$REPO" && "$venv/bin/python" -m pytest -p no:cacheprovider -ra --junitxml="$junit" "$@") || rc=$?
+    read -r passed failed skipped < <("$venv/bin/python" - "$junit" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+try:
+    root = ET.parse(sys.argv[1]).getroot()
+except (OSError, ET.ParseError):
+    print(0, 0, 0)
+    sys.exit(0)
+suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
+tests = sum(int(s.get('tests', 0)) for s in suites)
+failed = sum(int(s.get('failures', 0)) + int(s.get('errors', 0)) for s in suites)
+skipped = sum(int(s.get('skipped', 0)) for s in suites)
+print(tests - failed - skipped, failed, skipped)
+PY
+)
+    rm -f "$junit"
+    if [ "$rc" -eq 5 ] || [ "$((passed + failed))" -eq 0 ]; then
+        log "pytest ran no test: that is a failure"
+        [ "$rc" -eq 0 ] && rc=5
+    fi
+    [ -z "${CI_COUNTS_FILE:-}" ] || echo "$passed $failed $skipped" >"$CI_COUNTS_FILE"
+    return "$rc"
 }
 
 # Physical copy of the working tree at <dir>/ansible_collections/bitrix/bxenv:
