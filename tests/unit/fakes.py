@@ -62,6 +62,19 @@ def calls(holder):
         return [json.loads(line) for line in handle]
 
 
+def tree(top):
+    """Every path under ``top`` with its content, but the fakes' own files."""
+    result = {}
+    for folder, dirs, files in os.walk(top):
+        for name in dirs:
+            result[os.path.join(folder, name)] = None
+        for name in files:
+            if name not in ('calls.log', 'counter', 'sequence.json'):
+                with open(os.path.join(folder, name), 'rb') as handle:
+                    result[os.path.join(folder, name)] = handle.read()
+    return result
+
+
 def raw(stdout='', stderr='', rc=0, sleep=0):
     """A reply given as raw text rather than as an object to print as JSON."""
     return {'__raw__': True, 'stdout': stdout, 'stderr': stderr, 'rc': rc, 'sleep': sleep}

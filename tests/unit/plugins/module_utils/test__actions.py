@@ -15,7 +15,7 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, tree
 from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'pw'}
@@ -36,11 +36,6 @@ def error_of(func, *args):
     with pytest.raises(BxError) as info:
         func(*args)
     return info.value.code, info.value.message
-
-
-def tree(top):
-    """Every path under ``top`` but the fakes' own call log."""
-    return sorted(os.path.join(d, n) for d, dirs, files in os.walk(top) for n in dirs + files if n != 'calls.log')
 
 
 def add_task(holder, task_id, content=''):

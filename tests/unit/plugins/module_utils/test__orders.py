@@ -18,7 +18,7 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, sequence, set_replies
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, sequence, set_replies, tree
 from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
 
 IN_PROGRESS = {'status': 'in_progress'}
@@ -40,19 +40,6 @@ def prov(root):
 def actions(holder):
     """The provider actions called, without the argument."""
     return [argv[0] for argv in calls(holder)]
-
-
-def tree(top):
-    """Every path under ``top`` with its content, but the fakes' own files."""
-    result = {}
-    for folder, dirs, files in os.walk(top):
-        for name in dirs:
-            result[os.path.join(folder, name)] = None
-        for name in files:
-            if name not in ('calls.log', 'counter', 'sequence.json'):
-                with open(os.path.join(folder, name), 'rb') as handle:
-                    result[os.path.join(folder, name)] = handle.read()
-    return result
 
 
 class FakeTime(object):

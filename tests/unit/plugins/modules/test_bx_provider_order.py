@@ -17,7 +17,7 @@ import pytest
 
 import ansible_collections
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info, bx_provider_order
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, sequence
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, sequence, tree
 
 IN_PROGRESS = {'status': 'in_progress'}
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!'}
@@ -37,19 +37,6 @@ def args_for(root, **kwargs):
 
 def order_calls(holder):
     return [argv for argv in calls(holder) if argv[0] == 'order']
-
-
-def tree(top):
-    """Every path under ``top`` with its content, but the fakes' own files."""
-    result = {}
-    for folder, dirs, files in os.walk(top):
-        for name in dirs:
-            result[os.path.join(folder, name)] = None
-        for name in files:
-            if name not in ('calls.log', 'counter', 'sequence.json'):
-                with open(os.path.join(folder, name), 'rb') as handle:
-                    result[os.path.join(folder, name)] = handle.read()
-    return result
 
 
 def warning_texts(result):
