@@ -49,6 +49,10 @@ _TAR_MODES = {'.tar.gz': 'r:gz', '.tgz': 'r:gz', '.tar.bz2': 'r:bz2', '.tar.xz':
 # Our bookkeeping at the plugin root; an archive must not bring its own.
 RECORD_FILE = '.bxenv-archive.json'
 _CHUNK = 64 * 1024
+# Data of one pax or GNU long-name header; real ones hold a few paths.
+MAX_HEADER_DATA = 1024 * 1024
+_LONG_HEADER_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
+                      tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 
 FILE, DIRECTORY, SYMLINK = 'file', 'dir', 'symlink'
 
@@ -132,13 +136,37 @@ def _check_mode(archive, name, mode):
         _fail(archive, name, 'set-uid or set-gid bit (mode %04o)' % (mode & 0o7777))
 
 
-def _tar_members(archive, mode, max_members):
+class _HeaderTooLarge(tarfile.TarError):
+    pass
+
+
+class _BoundedTarInfo(tarfile.TarInfo):
+    """tarfile reads a pax or GNU long-name header's data whole into memory,
+    before we see the member: a few KiB of gzip can declare gigabytes of it."""
+
+    def _proc_member(self, tarfile_):
+        if self.type in _LONG_HEADER_TYPES and self.size > MAX_HEADER_DATA:
+            raise _HeaderTooLarge('an extended header of %d bytes (at most %d)' % (self.size, MAX_HEADER_DATA))
+        return super(_BoundedTarInfo, self)._proc_member(tarfile_)
+
+
+def _open_tar(archive, mode):
+    return tarfile.open(archive, mode, encoding='utf-8', errors='surrogateescape', tarinfo=_BoundedTarInfo)
+
+
+def _tar_members(archive, mode, max_members, max_size):
     members = []
+    total = 0
     try:
-        with tarfile.open(archive, mode, encoding='utf-8', errors='surrogateescape') as tar:
+        with _open_tar(archive, mode) as tar:
             for info in tar:
                 if len(members) >= max_members:
                     _fail(archive, None, 'more than %d members' % max_members)
+                # Judged at the header: tarfile would decompress a member's
+                # whole declared size just to skip to the next one.
+                total += info.size if info.isreg() else 0
+                if total > max_size:
+                    _fail(archive, None, 'unpacks to more than %d bytes (declared sizes)' % max_size)
                 name = _utf8_name(archive, info.name)
                 if info.isreg() and not info.issparse():
                     kind = FILE
@@ -265,7 +293,7 @@ def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX
     if suffix == '.zip':
         members = _zip_members(archive, max_members)
     else:
-        members = _tar_members(archive, _TAR_MODES[suffix], max_members)
+        members = _tar_members(archive, _TAR_MODES[suffix], max_members, max_size)
     total = 0
     for member in members:
         member.parts = _split(archive, member.raw_name)
@@ -318,8 +346,7 @@ class _Opener(object):
             self.handle = zipfile.ZipFile(self.archive)
             self.open = lambda member: self.handle.open(member.source)
         else:
-            self.handle = tarfile.open(self.archive, _TAR_MODES[archive_format(self.archive)],
-                                       encoding='utf-8', errors='surrogateescape')
+            self.handle = _open_tar(self.archive, _TAR_MODES[archive_format(self.archive)])
             self.open = lambda member: self.handle.extractfile(member.source)
         return self
 

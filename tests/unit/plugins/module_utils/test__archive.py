@@ -9,7 +9,9 @@ __metaclass__ = type
 
 import io
 import os
+import re
 import stat
+import tarfile
 
 import pytest
 
@@ -121,6 +123,77 @@ def test_limits_are_options(tmp_path):
         _archive.inspect(archive, NAME, max_size=100)
     assert 'unpacks to more than 100 bytes' in caught.value.message
     assert len(_archive.inspect(archive, NAME, max_members=8)) == 6
+
+
+class Zeros(io.RawIOBase):
+    """``size`` zero bytes, made as they are read."""
+
+    def __init__(self, size):
+        super(Zeros, self).__init__()
+        self.left = size
+
+    def readable(self):
+        return True
+
+    def readinto(self, buf):
+        count = min(len(buf), self.left)
+        buf[:count] = bytes(count)
+        self.left -= count
+        return count
+
+
+def test_sizes_are_judged_at_the_header(tmp_path):
+    # A big member followed by a hard link: the size limit is hit when the
+    # big member's header is read, before tarfile decompresses its data to
+    # reach the link (were it judged after the walk, the link would be named).
+    archive = str(tmp_path / 'bomb.tar.gz')
+    with tarfile.open(archive, 'w:gz', compresslevel=1) as tar:
+        executable = tarfile.TarInfo('bin/' + NAME)
+        tar.addfile(executable, io.BytesIO())
+        big = tarfile.TarInfo('big')
+        big.size = 20 * 1024 * 1024
+        tar.addfile(big, Zeros(big.size))
+        link = tarfile.TarInfo('passwd')
+        link.type, link.linkname = tarfile.LNKTYPE, '/etc/passwd'
+        tar.addfile(link)
+    with pytest.raises(_archive.ArchiveError) as caught:
+        _archive.inspect(archive, NAME, max_size=1000)
+    assert caught.value.message == ('bxProvider: archive %s: unpacks to more than 1000 bytes (declared sizes)'
+                                    % archive)
+    with pytest.raises(_archive.ArchiveError) as caught:
+        _archive.inspect(archive, NAME)
+    assert "member 'passwd': hard link" in caught.value.message
+
+
+@pytest.mark.parametrize('header', ['pax', 'gnu-long-name'])
+def test_huge_extended_headers_are_refused_unread(tmp_path, header):
+    # tarfile would read all of such a header's data into memory.
+    archive = str(tmp_path / 'header.tar.gz')
+    huge = 'a' * (_archive.MAX_HEADER_DATA + 1)
+    if header == 'pax':
+        tar = tarfile.open(archive, 'w:gz', format=tarfile.PAX_FORMAT)
+        member = tarfile.TarInfo('bin/' + NAME)
+        member.pax_headers = {'comment': huge}
+    else:
+        tar = tarfile.open(archive, 'w:gz', format=tarfile.GNU_FORMAT)
+        member = tarfile.TarInfo(huge)
+    with tar:
+        tar.addfile(member, io.BytesIO())
+    with pytest.raises(_archive.ArchiveError) as caught:
+        _archive.inspect(archive, NAME)
+    assert caught.value.message.startswith('bxProvider: archive %s: cannot read it as gz tar: ' % archive)
+    declared = re.search(r': an extended header of (\d+) bytes \(at most (\d+)\)$', caught.value.message)
+    assert declared and int(declared.group(2)) == _archive.MAX_HEADER_DATA < int(declared.group(1))
+
+
+def test_extended_headers_of_normal_size_pass(tmp_path):
+    archive = str(tmp_path / 'long.tar.gz')
+    long_name = 'etc/' + 'd' * 200 + '/' + 'f' * 200
+    for fmt in (tarfile.PAX_FORMAT, tarfile.GNU_FORMAT):
+        with tarfile.open(archive, 'w:gz', format=fmt) as tar:
+            tar.addfile(tarfile.TarInfo('bin/' + NAME), io.BytesIO())
+            tar.addfile(tarfile.TarInfo(long_name), io.BytesIO())
+        assert [m.path for m in _archive.inspect(archive, NAME)] == ['bin/' + NAME, long_name]
 
 
 def test_bytes_are_counted_when_the_declared_size_lies(tmp_path):
