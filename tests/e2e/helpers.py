@@ -129,10 +129,12 @@ def install(layout, archive):
     return os.path.join(layout['providers_dir'], PROVIDER)
 
 
-def add_to_pool(layout, *extra):
+def add_to_pool(layout, *extra, **options):
     argv = ['ansible-playbook', 'bitrix.bxenv.add_to_pool', '-e', 'bx_provider=' + PROVIDER,
             '-e', 'bx_providers_dir=' + layout['providers_dir'], '-e', 'bx_pool_dir=' + layout['pool_dir'],
             '-e', 'bx_poll_interval=1', '-e', 'bx_wait_timeout=120']
+    if options.get('check'):
+        argv.append('--check')
     for item in extra:
         argv += ['-e', item]
     return run(layout, argv)

@@ -120,3 +120,37 @@ def test_inputs_are_checked_before_anything_runs(appliance):
     assert neither.returncode != 0 and 'Give bx_provider and either' in neither.stdout
     unused, listed = helpers.plugin(appliance['holder'], 'list')
     assert listed['orders'] == []
+
+
+def test_check_mode_orders_nothing_and_writes_nothing(appliance):
+    def snapshot():
+        with open(appliance['hosts']) as handle:
+            return handle.read(), sorted(os.listdir(appliance['pool_dir'])), helpers.plugin(appliance['holder'], 'list')
+
+    empty = snapshot()
+    fresh = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-9', check=True)
+    assert fresh.returncode == 0, fresh.stdout
+    assert 'Check mode: would order configuration 3 of netns_lab (label web-9)' in fresh.stdout
+    assert snapshot() == empty and empty[2][1]['orders'] == []
+
+    # A finished order not yet in the pool: the plan, and nothing touched.
+    rc, placed = helpers.module(appliance, 'bx_provider_order', provider=helpers.PROVIDER, config_id='3',
+                                name='web-9', wait=True, poll_interval=1, wait_timeout=120,
+                                providers_dir=appliance['providers_dir'])
+    assert rc == 0 and placed['order_status']['status'] == 'finished', placed
+    address = placed['order_status']['server']
+    ordered = snapshot()
+    planned = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-9', check=True)
+    assert planned.returncode == 0, planned.stdout
+    assert 'Check mode: would add server2 (%s) to the pool groups bitrix-hosts' % address in planned.stdout
+    assert snapshot() == ordered
+    with open(os.path.join(appliance['holder'], 'tasks', placed['task_id'])) as handle:
+        assert handle.read() == ''
+    assert not os.path.exists(lab_root_file(appliance, address, '.ssh/authorized_keys'))
+
+    # Added for real, a check-mode run reports the order as complete.
+    assert helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-9').returncode == 0
+    done = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_order_name=web-9', check=True)
+    assert done.returncode == 0, done.stdout
+    assert 'Check mode: bxProvider::order_to_hostProvider: task_id=%s already complete' % placed['task_id'] in done.stdout
+    assert all(c['changed'] == 0 for c in helpers.recap(done.stdout).values()), done.stdout
