@@ -144,10 +144,10 @@ class _BoundedTarInfo(tarfile.TarInfo):
     """tarfile reads a pax or GNU long-name header's data whole into memory,
     before we see the member: a few KiB of gzip can declare gigabytes of it."""
 
-    def _proc_member(self, tarfile_):
+    def _proc_member(self, tarfile):  # the parameter name of the method it overrides
         if self.type in _LONG_HEADER_TYPES and self.size > MAX_HEADER_DATA:
             raise _HeaderTooLarge('an extended header of %d bytes (at most %d)' % (self.size, MAX_HEADER_DATA))
-        return super(_BoundedTarInfo, self)._proc_member(tarfile_)
+        return super(_BoundedTarInfo, self)._proc_member(tarfile)
 
 
 def _open_tar(archive, mode):
