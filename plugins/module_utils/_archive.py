@@ -165,8 +165,7 @@ def _tar_members(archive, mode, max_members, max_size):
                 # Judged at the header: tarfile would decompress a member's
                 # whole declared size just to skip to the next one.
                 total += info.size if info.isreg() else 0
-                if total > max_size:
-                    _fail(archive, None, 'unpacks to more than %d bytes (declared sizes)' % max_size)
+                _check_declared_size(archive, total, max_size)
                 name = _utf8_name(archive, info.name)
                 if info.isreg() and not info.issparse():
                     kind = FILE
@@ -200,13 +199,19 @@ def _tar_members(archive, mode, max_members, max_size):
 _ZIP_UTF8_FLAG = 0x800
 
 
-def _zip_members(archive, max_members):
+def _check_declared_size(archive, total, max_size):
+    if total > max_size:
+        _fail(archive, None, 'unpacks to more than %d bytes (declared sizes)' % max_size)
+
+
+def _zip_members(archive, max_members, max_size):
     members = []
     try:
         with zipfile.ZipFile(archive) as zipped:
             infos = zipped.infolist()
             if len(infos) > max_members:
                 _fail(archive, None, 'more than %d members' % max_members)
+            _check_declared_size(archive, sum(info.file_size for info in infos), max_size)
             for info in infos:
                 # zipfile decodes names without the UTF-8 flag as cp437: get
                 # the bytes back and insist on UTF-8, as for tar.
@@ -291,15 +296,11 @@ def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX
     """
     suffix = check_archive_file(archive)
     if suffix == '.zip':
-        members = _zip_members(archive, max_members)
+        members = _zip_members(archive, max_members, max_size)
     else:
         members = _tar_members(archive, _TAR_MODES[suffix], max_members, max_size)
-    total = 0
     for member in members:
         member.parts = _split(archive, member.raw_name)
-        total += member.size
-        if total > max_size:
-            _fail(archive, None, 'unpacks to more than %d bytes (declared sizes)' % max_size)
     strip = _strip_top(members, name)
     if strip is None:
         _fail(archive, None, 'no bin/%s at its root or in a single top folder' % name)
