@@ -125,14 +125,18 @@ def load(lab_dir):
         return {'dir': lab_dir, 'hosts': []}
 
 
-def _save(lab_dir, state):
-    path = _state_path(lab_dir)
+def write_json(path, data):
+    """Replace ``path`` atomically with ``data`` as JSON, readable by its owner only."""
     tmp = path + '.tmp'
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, 'w') as handle:
-        json.dump(state, handle, indent=2, sort_keys=True)
+        json.dump(data, handle, indent=2, sort_keys=True)
         handle.write('\n')
     os.rename(tmp, path)
+
+
+def _save(lab_dir, state):
+    write_json(_state_path(lab_dir), state)
 
 
 # ---------------------------------------------------------------- one host

@@ -130,13 +130,7 @@ class State(object):
             return None
 
     def save(self, order):
-        path = self.order_path(order['task_id'])
-        tmp = path + '.tmp'
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, 'w') as handle:
-            json.dump(order, handle, indent=2, sort_keys=True)
-            handle.write('\n')
-        os.rename(tmp, path)
+        lab.write_json(self.order_path(order['task_id']), order)
 
     def all_orders(self):
         if not os.path.isdir(self.orders):
