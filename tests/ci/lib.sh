@@ -62,10 +62,12 @@ pybin_dir() {
 # Build (or reuse) a venv from a pip requirements file with one Python.
 # The stamp holds the requirements' hash and the interpreter, so a changed
 # pin rebuilds the venv and an unchanged one costs nothing.
+venv_stamp() { printf '%s %s\n' "$(sha256sum "$1" | cut -d' ' -f1)" "$2"; }
+# True when VENV was built from REQ with PY and nothing changed since.
+venv_current() { [ "$(cat "$1/.bxenv-stamp" 2>/dev/null)" = "$(venv_stamp "$2" "$3")" ]; }
 build_venv() {
-    local venv="$1" req="$2" py="$3" want
-    want="$(sha256sum "$req" | cut -d' ' -f1) $py"
-    if [ -f "$venv/.bxenv-stamp" ] && [ "$(cat "$venv/.bxenv-stamp")" = "$want" ]; then
+    local venv="$1" req="$2" py="$3"
+    if venv_current "$venv" "$req" "$py"; then
         echo "$venv"
         return 0
     fi
@@ -77,7 +79,7 @@ build_venv() {
         grep -v "^WARNING: Location 'file:" "$venv.log" | tail -n 30 >&2
         die "building $venv failed"
     fi
-    echo "$want" >"$venv/.bxenv-stamp"
+    venv_stamp "$req" "$py" >"$venv/.bxenv-stamp"
     echo "$venv"
 }
 

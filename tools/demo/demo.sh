@@ -80,12 +80,7 @@ say "all installed"
 step "Python venv with ansible-core"
 mkdir -p "$CACHE"
 REQ="$REPO/tests/requirements-ansible-2.19.txt"
-ci_venv_ready() {
-    local py
-    py="$(find_python "${CORE_PYTHON[2.19]}")" || return 1
-    [ "$(cat "$CACHE/venv-2.19/.bxenv-stamp" 2>/dev/null)" = "$(sha256sum "$REQ" | cut -d' ' -f1) $py" ]
-}
-if ci_venv_ready; then
+if PY_CI="$(find_python "${CORE_PYTHON[2.19]}")" && venv_current "$CACHE/venv-2.19" "$REQ" "$PY_CI"; then
     VENV="$CACHE/venv-2.19"
     say "using make test's venv $VENV"
 else
