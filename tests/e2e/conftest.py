@@ -15,6 +15,8 @@ __metaclass__ = type
 import os
 import sys
 
+import pytest
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 COLLECTIONS = os.path.join(REPO, '.cache', 'collections')
 _LINK = os.path.join(COLLECTIONS, 'ansible_collections', 'bitrix', 'bxenv')
@@ -30,3 +32,10 @@ except ImportError:
     sys.path.insert(0, COLLECTIONS)
     for _name in [n for n in sys.modules if n == 'ansible_collections' or n.startswith('ansible_collections.')]:
         del sys.modules[_name]
+
+
+@pytest.fixture(scope='session')
+def archive(tmp_path_factory):
+    """The netns_lab plugin archive, built once from its source."""
+    from ansible_collections.bitrix.bxenv.tests.e2e import helpers
+    return helpers.build_archive(tmp_path_factory.mktemp('archive') / 'netns_lab.tar.gz')

@@ -19,11 +19,6 @@ import pytest
 from ansible_collections.bitrix.bxenv.tests.e2e import helpers
 
 
-@pytest.fixture(scope='module')
-def archive(tmp_path_factory):
-    return helpers.build_archive(tmp_path_factory.mktemp('archive') / 'netns_lab.tar.gz')
-
-
 @pytest.fixture
 def appliance(archive, tmp_path):
     if os.geteuid() != 0:

@@ -30,11 +30,6 @@ from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
 NAME = helpers.PROVIDER
 
 
-@pytest.fixture(scope='module')
-def archive(tmp_path_factory):
-    return helpers.build_archive(tmp_path_factory.mktemp('archive') / 'netns_lab.tar.gz')
-
-
 @pytest.fixture
 def installed(archive, tmp_path):
     """The plugin unpacked from its archive into a providers folder of its own."""
