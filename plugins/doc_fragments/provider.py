@@ -19,10 +19,18 @@ options:
     default: /opt/webdir/providers
   timeout:
     description:
-      - Seconds one provider call may take. A provider still running then is
-        terminated (and killed 5 seconds later) and the call fails saying so.
+      - Seconds one provider call may take, however long it stays silent. A
+        provider still running then is terminated with its whole process group
+        (and killed 3 seconds later) and the call fails saying so.
     type: int
     default: 60
+  max_output:
+    description:
+      - Bytes a provider call may write on stdout, and again on stderr. A
+        provider that writes more is killed and the call fails saying so, so
+        a runaway provider cannot fill the memory.
+    type: int
+    default: 16777216
   reveal_secrets:
     description:
       - Return C(server_password) and every other key matching C(password)
@@ -32,7 +40,6 @@ options:
     default: false
 requirements:
   - jsonschema (Python library, on the host the module runs on)
-  - coreutils C(timeout)
 '''
 
     # Attributes shared by all modules.

@@ -51,6 +51,8 @@ RECORD_FILE = '.bxenv-archive.json'
 _CHUNK = 64 * 1024
 # Data of one pax or GNU long-name header; real ones hold a few paths.
 MAX_HEADER_DATA = 1024 * 1024
+# Extended headers before one member: pax + GNU long name + long link is 3.
+MAX_HEADER_CHAIN = 8
 _LONG_HEADER_TYPES = (tarfile.XHDTYPE, tarfile.XGLTYPE, tarfile.SOLARIS_XHDTYPE,
                       tarfile.GNUTYPE_LONGNAME, tarfile.GNUTYPE_LONGLINK)
 
@@ -142,12 +144,23 @@ class _HeaderTooLarge(tarfile.TarError):
 
 class _BoundedTarInfo(tarfile.TarInfo):
     """tarfile reads a pax or GNU long-name header's data whole into memory,
-    before we see the member: a few KiB of gzip can declare gigabytes of it."""
+    before we see the member: a few KiB of gzip can declare gigabytes of it.
+    It also reads a chain of such headers by recursion: a long chain would
+    end in RecursionError, so its length is bounded too."""
 
     def _proc_member(self, tarfile):  # the parameter name of the method it overrides
-        if self.type in _LONG_HEADER_TYPES and self.size > MAX_HEADER_DATA:
+        if self.type not in _LONG_HEADER_TYPES:
+            return super(_BoundedTarInfo, self)._proc_member(tarfile)
+        if self.size > MAX_HEADER_DATA:
             raise _HeaderTooLarge('an extended header of %d bytes (at most %d)' % (self.size, MAX_HEADER_DATA))
-        return super(_BoundedTarInfo, self)._proc_member(tarfile)
+        chain = getattr(tarfile, '_bxenv_header_chain', 0) + 1
+        if chain > MAX_HEADER_CHAIN:
+            raise _HeaderTooLarge('more than %d extended headers in a row' % MAX_HEADER_CHAIN)
+        tarfile._bxenv_header_chain = chain
+        try:
+            return super(_BoundedTarInfo, self)._proc_member(tarfile)
+        finally:
+            tarfile._bxenv_header_chain = chain - 1
 
 
 def _open_tar(archive, mode):

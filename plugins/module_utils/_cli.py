@@ -6,9 +6,9 @@
 
 A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (PROTOCOL
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
-exit status, with the Part A fixes. ``main(argv, runner, stdout)`` is all a
-front end calls; the runner (``runner(argv, environ_update=None, data=None)
--> (rc, stdout, stderr)``) is injected, so this file runs no process itself.
+exit status, with the Part A fixes. ``main(argv, stdout, stderr)`` is all a
+front end calls; processes run through the collection's one runner
+(``_runner.run``, or a stand-in with its signature given as ``runner``).
 
 Differences from the original command, on purpose:
 
@@ -29,7 +29,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _runner
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -67,7 +67,7 @@ OUTPUTS = ('json', 'plain', 'txt', 'text')
 # Getopt's ``:s``); integers need one; flags take none.
 _STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir',
             'owner', 'group')
-_INTEGERS = ('timeout', 'workers')
+_INTEGERS = ('timeout', 'workers', 'max_output')
 _FLAGS = ('verbose', 'help', 'force', 'retry_failed')
 _SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
 _ORIGINAL = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'verbose', 'help')
@@ -98,6 +98,8 @@ Options:
 
 Options of this implementation:
       --timeout SECONDS  limit for each provider call (default: 60)
+      --max_output BYTES limit for what a provider call may print on stdout,
+                         and on stderr (default: 16777216)
       --workers N        provider calls run at once by list and orders_list
                          (default: 8; 1 = one after another)
       --providers_dir DIR  providers root (default: /opt/webdir/providers)
@@ -117,7 +119,8 @@ def _defaults():
     options = dict((name, None) for name in _STRINGS)
     options.update(dict((name, False) for name in _FLAGS))
     options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
-                   pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT, workers=_actions.DEFAULT_WORKERS)
+                   pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT,
+                   workers=_actions.DEFAULT_WORKERS, max_output=_runner.DEFAULT_MAX_OUTPUT)
     return options
 
 
@@ -223,7 +226,7 @@ def _not_available(action):
 def _order_to_host_action(providers, options):
     if _ssh is None:
         raise _not_available('order_to_host')
-    copy_key = _ssh.key_copier(providers.runner, pool_dir=options['pool_dir'], timeout=options['timeout'])
+    copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
     result = _order_to_host.order_to_host(providers, options['provider'], options['task_id'], options['pool_dir'],
                                           copy_key, retry_failed=options['retry_failed'])
     return result['document']
@@ -259,7 +262,7 @@ _HANDLERS = {
 }
 
 
-def run_action(options, runner, timeout_bin='timeout', warnings=None):
+def run_action(options, runner=_runner.run, warnings=None):
     """The document of the chosen action; an error is returned as its document."""
     handler = _HANDLERS.get(options['action'])
     try:
@@ -272,7 +275,10 @@ def run_action(options, runner, timeout_bin='timeout', warnings=None):
             raise BxError('%s: timeout must be at least 1 second, got %d' % (NAME, options['timeout']))
         if options['workers'] < 1:
             raise BxError('%s: workers must be at least 1, got %d' % (NAME, options['workers']))
-        providers = Providers(options['providers_dir'], runner, timeout=options['timeout'], timeout_bin=timeout_bin)
+        if options['max_output'] < 1024:
+            raise BxError('%s: max_output must be at least 1024 bytes, got %d' % (NAME, options['max_output']))
+        providers = Providers(options['providers_dir'], runner, timeout=options['timeout'],
+                              max_output=options['max_output'])
         return handler(providers, options, warnings if warnings is not None else [])
     except BxError as exc:
         return exc.document()
@@ -404,7 +410,7 @@ def exit_status(document):
     return number if 0 < number < 256 else 1
 
 
-def main(argv, runner, stdout, stderr=None, timeout_bin='timeout'):
+def main(argv, stdout, stderr=None, runner=_runner.run):
     """Run the command for ``argv`` (without the program name); returns the exit status."""
     options, problem = parse_args(argv)
     output = options['output'] if options['output'] in OUTPUTS else 'plain'
@@ -416,7 +422,7 @@ def main(argv, runner, stdout, stderr=None, timeout_bin='timeout'):
     else:
         warnings = []
         try:
-            document = run_action(options, runner, timeout_bin, warnings)
+            document = run_action(options, runner, warnings)
         except Exception as exc:  # pylint: disable=broad-except
             # A defect of ours still ends as a document, never as a traceback.
             document = BxError('%s: internal error in action %s: %s: %s'
@@ -424,5 +430,11 @@ def main(argv, runner, stdout, stderr=None, timeout_bin='timeout'):
         if stderr is not None:
             for warning in warnings:
                 stderr.write('%s: warning: %s\n' % (PROG, warning))
-    stdout.write(render(document, output))
+    try:
+        text = render(document, output)
+    except (ValueError, TypeError) as exc:
+        # Never print what is not JSON (NaN, say): an error document instead.
+        document = BxError('%s: cannot print the result of action %s: %s' % (NAME, options['action'], exc)).document()
+        text = render(document, output)
+    stdout.write(text)
     return exit_status(document)

@@ -31,7 +31,8 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
     exclusive_lock,
     replace_file,
 )
-from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import KILL_AFTER, ErrorReply
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
+from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 
 LABELS_DIR = 'labels'
 # A label being ordered right now: left behind only by a run that died mid-order.
@@ -132,7 +133,7 @@ def provider_lock(providers, holder):
         _mkdir(bookkeeping_dir(holder))
     except OSError as exc:
         raise BxError('bxenv: cannot make %s: %s' % (bookkeeping_dir(holder), _strerror(exc)))
-    timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_AFTER
+    timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE
     with exclusive_lock(os.path.join(bookkeeping_dir(holder), LOCK_FILE), timeout=timeout):
         yield
 

@@ -42,5 +42,8 @@ def mask_secrets(value):
 
 
 def to_json(document):
-    """Compact, one line, UTF-8 text (not \\u escapes), as the original prints."""
-    return json.dumps(document, ensure_ascii=False, separators=(',', ':'), sort_keys=True)
+    """Compact, one line, UTF-8 text (not \\u escapes), as the original prints.
+
+    Strict JSON: a NaN or Infinity raises ValueError instead of being printed.
+    """
+    return json.dumps(document, ensure_ascii=False, separators=(',', ':'), sort_keys=True, allow_nan=False)

@@ -346,8 +346,7 @@ def _install_check(providers, name, src, sha256, force, replace_config, max_memb
         if not replace_config:
             _keep_config(holder, staging, name)
         after = _archive.manifest(staging)
-        view = Providers(scratch, providers.runner, timeout=providers.timeout,
-                         timeout_bin=providers.timeout_bin, clock=providers.clock)
+        view = Providers(scratch, providers.runner, timeout=providers.timeout, max_output=providers.max_output)
         _check_help(view, name, staging, src)
         provider = view.probe(name)
         provider['files'] = providers.empty_record(name)['files']

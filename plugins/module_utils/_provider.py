@@ -4,9 +4,11 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """Find provider plugins, probe them with ``help``, call their actions.
 
-PROTOCOL sections 2 and 3, with the Part A fixes: an argv list (no shell),
-a timeout from coreutils ``timeout`` in the argv, stderr kept for messages,
-and a reply that breaks the protocol becomes an error instead of a crash.
+docs/protocol.md sections 2 and 3, with the fixes of its Part A: an argv list
+run by the collection's one runner (no shell, a timeout that kills the
+process group, bounded output), stderr kept for messages, and a reply that
+breaks the protocol -- not JSON, not UTF-8, NaN, duplicate keys, nested too
+deep -- becomes that provider's error instead of a crash.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -14,13 +16,13 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import os
-import time
 import traceback
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner, _schemas
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _schemas
 
 try:
     import jsonschema
@@ -35,8 +37,9 @@ OPTIONS = ('help', 'init', 'configs', 'order', 'order_status')
 UNUSABLE = ('not_exists', 'disabled')
 DEFAULT_PROVIDERS_DIR = '/opt/webdir/providers'
 DEFAULT_TIMEOUT = 60
-# Grace between TERM and KILL when a provider outlives its timeout.
-KILL_AFTER = 5
+# Deeper than any real reply (configs is 3 levels), shallow enough that no
+# walk over a reply (schema, masking, Ansible's JSON) can hit the recursion limit.
+MAX_REPLY_DEPTH = 64
 _STDERR_KEEP = 2000
 
 
@@ -78,19 +81,78 @@ def is_error_code(value):
     return not (value is None or value is False or (isinstance(value, (int, float)) and value == 0))
 
 
+def _reject_constant(name):
+    raise ValueError('%s is not JSON' % name)
+
+
+def _finite_float(text):
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError('number %s is out of range' % text[:40])
+    return value
+
+
+def _unique_keys(pairs):
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError('duplicate key %s' % json.dumps(key, ensure_ascii=False)[:80])
+        seen[key] = value
+    return seen
+
+
+def _depth_exceeded(value, limit):
+    """True when ``value`` nests containers deeper than ``limit`` (no recursion)."""
+    todo = [(value, 1)]
+    while todo:
+        item, depth = todo.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        elif not isinstance(item, list):
+            continue
+        if depth > limit:
+            return True
+        todo.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
+    return False
+
+
+def parse_reply(data):
+    """One JSON value from a provider's stdout bytes; ValueError says why not.
+
+    Strict where the original was loose or died: UTF-8 only, no NaN or
+    Infinity, no duplicate keys, at most MAX_REPLY_DEPTH levels.
+    """
+    try:
+        text = data.decode('utf-8')
+    except UnicodeDecodeError as exc:
+        raise ValueError('output is not UTF-8 (byte 0x%02x at offset %d)' % (data[exc.start], exc.start))
+    try:
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                           object_pairs_hook=_unique_keys)
+    except RecursionError:
+        raise ValueError('JSON nested too deep')
+    if _depth_exceeded(value, MAX_REPLY_DEPTH):
+        raise ValueError('JSON nested deeper than %d levels' % MAX_REPLY_DEPTH)
+    return value
+
+
 class Providers(object):
     """The providers under one root, called through ``runner``.
 
-    ``runner(argv) -> (rc, stdout, stderr)`` runs an argv list without a
-    shell; ``clock`` is a monotonic clock (seconds).
+    ``runner`` is ``_runner.run`` or a stand-in with its signature (tests
+    wrap it to record calls); ``max_output`` bounds each output stream.
     """
 
-    def __init__(self, root, runner, timeout=DEFAULT_TIMEOUT, timeout_bin='timeout', clock=time.monotonic):
+    def __init__(self, root, runner=_runner.run, timeout=DEFAULT_TIMEOUT, max_output=_runner.DEFAULT_MAX_OUTPUT):
         self.root = root
         self.runner = runner
         self.timeout = timeout
-        self.timeout_bin = timeout_bin
-        self.clock = clock
+        self.max_output = max_output
+
+    def run(self, argv, **kwargs):
+        """Run any process with this appliance's timeout and output bound."""
+        kwargs.setdefault('timeout', self.timeout)
+        return self.runner(argv, max_output=self.max_output, **kwargs)
 
     def names(self):
         """Provider folder names, sorted; raises OSError when the root cannot be read.
@@ -153,27 +215,28 @@ class Providers(object):
             argv.append(argument)
         where = 'provider %s, action %s' % (record['name'], action)
         command = command_text(argv)
-        started = self.clock()
-        rc, stdout, stderr = self.runner(
-            [self.timeout_bin, '--kill-after=%d' % KILL_AFTER, str(self.timeout)] + argv)
-        elapsed = self.clock() - started
+        # The provider's own folder as working directory, whoever calls.
+        result = self.run(argv, cwd=record['files']['holder'])
+        stderr = result.text('stderr')
+        if result.error:
+            stderr = '%s\n%s' % (stderr, result.error)
 
         def fail(cls, message, code=1):
-            stderr_text = (stderr or '').strip()
+            stderr_text = stderr.strip()
             if stderr_text:
                 message = '%s; stderr: %s' % (message, stderr_text[-_STDERR_KEEP:])
             raise cls(message, code)
 
-        if rc in (124, 137) and elapsed >= self.timeout:
-            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` timed out after %s s (%s) and was killed'
-                 % (command, self.timeout, where))
-        if stdout in ('', '\n', None):
+        if result.timed_out or result.overflow:
+            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` %s (%s)'
+                 % (command, result.problem(self.timeout, self.max_output), where))
+        if result.stdout in (b'', b'\n'):
             fail(ErrorReply, 'bxProvider::executeProviderCmd: Command `%s` return empty string' % command)
         try:
-            reply = json.loads(stdout)
+            reply = parse_reply(result.stdout)
         except ValueError as exc:
             fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) did not return one JSON object: %s (exit status %s)'
-                 % (command, where, exc, rc))
+                 % (command, where, exc, result.rc))
         if not isinstance(reply, dict):
             fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) returned JSON %s, not an object'
                  % (command, where, type(reply).__name__))

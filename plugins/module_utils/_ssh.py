@@ -7,11 +7,12 @@
 The original runs ``expect ssh_keycopy`` with the password on its command
 line and ignores the server's host key. Here:
 
-* the password reaches ssh through ``SSH_ASKPASS`` (``SSH_ASKPASS_REQUIRE=force``,
-  under ``setsid`` with no tty and stdin from /dev/null): a tiny Python
-  askpass script reads it from a 0600 file in a private 0700 temp folder,
-  whose *path* is in the environment; the folder is removed as soon as ssh
-  is done. The password is never in argv, the environment, logs or results;
+* the password reaches ssh through ``SSH_ASKPASS`` (``SSH_ASKPASS_REQUIRE=force``;
+  the runner gives ssh a session of its own, so no tty, and stdin from
+  /dev/null): a tiny Python askpass script reads it from a 0600 file in a
+  private 0700 temp folder, whose *path* is in the environment; the folder
+  is removed as soon as ssh is done. The password is never in argv, the
+  environment, logs or results;
 * ``-F /dev/null`` and explicit ``-o`` options: nothing is read from or
   written to ``~/.ssh``; the host key is recorded on first contact in the
   given known-hosts file (``StrictHostKeyChecking=accept-new``) and a changed
@@ -50,6 +51,7 @@ CODE_CHANGE_PROMPT = 103  # the server asks for a new password
 CODE_WRONG_PASSWORD = 104
 
 ASKPASS_DIR_ENV = 'BXENV_ASKPASS_DIR'
+ASKPASS_PYTHON_ENV = 'BXENV_ASKPASS_PYTHON'
 KEY_OK = 'BXENV_KEY_OK'
 KEY_ADDED = 'BXENV_KEY_ADDED'
 KEY_PRESENT = 'BXENV_KEY_PRESENT'
@@ -149,8 +151,16 @@ def _target(server, user, port):
     return ['-p', str(port), '-l', user, '--', server]
 
 
-def _timeout_prefix(timeout_bin, seconds):
-    return [timeout_bin, '-k', '5', str(seconds)] if timeout_bin else []
+def _run_ssh(runner, argv, ssh_timeout, environ=None):
+    """``(rc, stdout, stderr, timed_out)`` of one ssh run through the runner.
+
+    ssh gets three connect timeouts and some slack before it is killed.
+    """
+    result = runner(argv, timeout=ssh_timeout * 3 + 10, environ_update=environ)
+    err = result.text('stderr')
+    if result.error:
+        err = '%s\n%s' % (err, result.error)
+    return result.rc, result.text('stdout'), err, result.timed_out
 
 
 def _cause(stderr, known_hosts_file, server):
@@ -176,11 +186,12 @@ def _log(log_file, server, step, rc, stderr):
 
 
 def check_key_login(runner, server, private_key_file, known_hosts_file, user='root', port=22,
-                    ssh_timeout=10, ssh_bin='ssh', timeout_bin='timeout', log_file=None):
+                    ssh_timeout=10, ssh_bin='ssh', log_file=None):
     """Try a key-only login; returns ``(ok, rc, stderr)``. Records the host
-    key on first contact; never asks for anything."""
+    key on first contact; never asks for anything. ``runner`` has the
+    signature of ``_runner.run``."""
     _check_server(server, user, port)
-    argv = _timeout_prefix(timeout_bin, ssh_timeout * 3 + 10) + [ssh_bin] + _common_options(
+    argv = [ssh_bin] + _common_options(
         known_hosts_file, ssh_timeout) + [
         '-o', 'BatchMode=yes',
         '-o', 'IdentityFile=%s' % private_key_file,
@@ -189,7 +200,7 @@ def check_key_login(runner, server, private_key_file, known_hosts_file, user='ro
         '-o', 'KbdInteractiveAuthentication=no',
         '-o', 'PreferredAuthentications=publickey',
     ] + _target(server, user, port) + ['echo %s' % KEY_OK]
-    rc, out, err = runner(argv)
+    rc, out, err, dummy = _run_ssh(runner, argv, ssh_timeout)
     _log(log_file, server, 'key-login', rc, err)
     return rc == 0 and KEY_OK in out.split(), rc, err
 
@@ -217,18 +228,22 @@ def _write_private(path, data, mode):
 
 
 def _password_step(runner, server, password, key_line, known_hosts_file, user, port, ssh_timeout,
-                   ssh_bin, setsid_bin, timeout_bin, python, tmpdir, log_file):
-    """Log in with the password and add the key; returns (rc, stdout, stderr, prompts, answered)."""
-    if not python or re.search(r'\s', python) or len(python) > 120:
+                   ssh_bin, python, tmpdir, log_file):
+    """Log in with the password and add the key; returns (rc, stdout, stderr, prompts, answered, timed_out)."""
+    if not python or not os.path.isabs(python):
         _fail(2, MSG_OTHER % 2, 'python %r cannot run the askpass helper' % (python,))
     folder = tempfile.mkdtemp(prefix='bxenv-askpass-', dir=tmpdir)
     try:
         os.chmod(folder, 0o700)
         _write_private(os.path.join(folder, 'password'), password.encode('utf-8'), 0o600)
+        _write_private(os.path.join(folder, 'askpass.py'),
+                       (ASKPASS_SCRIPT % {'env': ASKPASS_DIR_ENV}).encode('utf-8'), 0o600)
+        # A shell stub, so the interpreter path may be of any length or shape
+        # (a '#!' line is cut at 127 bytes on older kernels and splits at spaces).
         askpass = os.path.join(folder, 'askpass')
-        _write_private(askpass, ('#!%s\n%s' % (python, ASKPASS_SCRIPT % {'env': ASKPASS_DIR_ENV})).encode('utf-8'),
-                       0o700)
-        argv = _timeout_prefix(timeout_bin, ssh_timeout * 3 + 10) + [setsid_bin, '-w', ssh_bin] + _common_options(
+        _write_private(askpass, ('#!/bin/sh\nexec "$%s" "$%s/askpass.py" "$@"\n'
+                                 % (ASKPASS_PYTHON_ENV, ASKPASS_DIR_ENV)).encode('utf-8'), 0o700)
+        argv = [ssh_bin] + _common_options(
             known_hosts_file, ssh_timeout) + [
             '-o', 'BatchMode=no',
             '-o', 'PubkeyAuthentication=no',
@@ -242,8 +257,9 @@ def _password_step(runner, server, password, key_line, known_hosts_file, user, p
             'SSH_ASKPASS_REQUIRE': 'force',
             'DISPLAY': os.environ.get('DISPLAY') or 'bxenv:0',  # OpenSSH < 8.4 wants one
             ASKPASS_DIR_ENV: folder,
+            ASKPASS_PYTHON_ENV: python,
         }
-        rc, out, err = runner(argv, environ_update=environ)
+        rc, out, err, timed_out = _run_ssh(runner, argv, ssh_timeout, environ)
         try:
             with open(os.path.join(folder, 'prompts')) as handle:
                 prompts = handle.read().splitlines()
@@ -253,12 +269,12 @@ def _password_step(runner, server, password, key_line, known_hosts_file, user, p
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _log(log_file, server, 'password', rc, err)
-    return rc, out, err, prompts, answered
+    return rc, out, err, prompts, answered, timed_out
 
 
 def copy_key(runner, server, password, private_key_file, known_hosts_file, public_key_file=None,
-             user='root', port=22, ssh_timeout=10, ssh_bin='ssh', setsid_bin='setsid',
-             timeout_bin='timeout', python=sys.executable, tmpdir=None, log_file=None):
+             user='root', port=22, ssh_timeout=10, ssh_bin='ssh', python=sys.executable, tmpdir=None,
+             log_file=None):
     """Make key login to ``user@server`` work with the pool key.
 
     Returns ``{'changed', 'key_added', 'password_used', 'host_key_recorded',
@@ -271,8 +287,7 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
     if not os.path.isdir(folder):
         os.makedirs(folder, 0o700)
     size_before = os.path.getsize(known_hosts_file) if os.path.exists(known_hosts_file) else 0
-    common = dict(user=user, port=port, ssh_timeout=ssh_timeout, ssh_bin=ssh_bin,
-                  timeout_bin=timeout_bin, log_file=log_file)
+    common = dict(user=user, port=port, ssh_timeout=ssh_timeout, ssh_bin=ssh_bin, log_file=log_file)
     result = {'changed': False, 'key_added': False, 'password_used': False, 'server': server,
               'user': user, 'port': port, 'known_hosts_file': known_hosts_file}
 
@@ -284,9 +299,9 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
             _fail(2, MSG_OTHER % rc, _cause(err, known_hosts_file, server) or 'key login failed')
         if password is None or password == '':
             _fail(2, MSG_OTHER % rc, 'key login refused and no password given')
-        rc, out, err, prompts, answered = _password_step(
+        rc, out, err, prompts, answered, timed_out = _password_step(
             runner, server, password, key_line, known_hosts_file, user, port, ssh_timeout,
-            ssh_bin, setsid_bin, timeout_bin, python, tmpdir, log_file)
+            ssh_bin, python, tmpdir, log_file)
         result['password_used'] = True
         words = out.split()
         if rc != 0 or not (KEY_ADDED in words or KEY_PRESENT in words):
@@ -297,7 +312,7 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
                 _fail(1, MSG_CHANGE_PASSWORD % CODE_CHANGE_PROMPT, 'the server asks for a new password')
             if answered and 'Permission denied' in err:
                 _fail(2, MSG_WRONG_PASSWORD)
-            if rc == 124 and timeout_bin:
+            if timed_out:
                 _fail(2, MSG_OTHER % rc, 'ssh timed out')
             _fail(2, MSG_OTHER % rc, _cause(err, known_hosts_file, server) or 'adding the key failed')
         result['key_added'] = KEY_ADDED in words

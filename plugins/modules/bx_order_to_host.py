@@ -227,7 +227,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     fail_with,
-    module_runner,
     provider_argument_spec,
     providers_for,
     shown,
@@ -259,14 +258,12 @@ def main():
     known_hosts = _ssh.known_hosts_path(pool_dir)
     result = {'changed': False, 'task_id': task_id}
     ssh_bin = module.get_bin_path('ssh')
-    setsid_bin = module.get_bin_path('setsid')
-    copier = _ssh.key_copier(module_runner(module), pool_dir, timeout=params['ssh_timeout'],
-                             user=params['ssh_user'], port=params['ssh_port'], ssh_bin=ssh_bin or 'ssh',
-                             setsid_bin=setsid_bin or 'setsid', timeout_bin=providers.timeout_bin)
+    copier = _ssh.key_copier(providers.run, pool_dir, timeout=params['ssh_timeout'],
+                             user=params['ssh_user'], port=params['ssh_port'], ssh_bin=ssh_bin or 'ssh')
 
     def copy_key(server, password, private, public):
-        if not ssh_bin or not setsid_bin:
-            raise BxError('bxenv: the OpenSSH client (ssh) and setsid are needed to copy the pool key')
+        if not ssh_bin:
+            raise BxError('bxenv: the OpenSSH client (ssh) is needed to copy the pool key')
         copier(server, password, private, public)
 
     key_files = None

@@ -97,12 +97,11 @@ options:
   timeout:
     description:
       - Seconds the plugin's C(help) call may take. A plugin still running then
-        is terminated (and killed 5 seconds later) and the task fails.
+        is terminated with its process group (and killed 3 seconds later) and the task fails.
     type: int
     default: 60
 requirements:
   - jsonschema (Python library, on the host the module runs on)
-  - coreutils C(timeout)
 extends_documentation_fragment:
   - bitrix.bxenv.provider.attributes
 attributes:
@@ -218,6 +217,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
 def main():
     argument_spec = provider_argument_spec()
     argument_spec.pop('reveal_secrets')
+    argument_spec.pop('max_output')
     argument_spec.update(
         name=dict(type='str', required=True),
         state=dict(type='str', default='present', choices=['present', 'absent']),

@@ -12,10 +12,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 
 from tests.cli.conftest import REPO, build
-from tests.unit.fakes import calls, make_provider, raw
+from tests.unit.fakes import calls, make_provider, make_script_provider, raw, slow
 
 PACKAGE = 'ansible_collections/bitrix/bxenv/plugins/module_utils/'
 USAGE_START = 'Usage: bx-provider '
@@ -151,3 +152,42 @@ def test_without_jsonschema_says_so(zipapp, tmp_path):
                                 'install it for the Python that runs this command'}, separators=(',', ':')), '')
     # Usage needs no library.
     assert run(zipapp, '-h', python=python)[0] == 0
+
+
+def _gone(pid, seconds=5):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with open('/proc/%d/stat' % pid) as handle:
+                if handle.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                    return True
+        except (IOError, OSError):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path):
+    """A child left holding stdout (even in its own session), a flood, a slow answer."""
+    root = str(tmp_path / 'providers')
+    pidfile = str(tmp_path / 'pid')
+    make_script_provider(root, 'holder', 'setsid sh -c \'echo $$ > %s; exec sleep 300\' & printf "{}"' % pidfile)
+    make_script_provider(root, 'flood', 'yes')
+    make_provider(root, 'slow', {'configs': slow({'status': 'ok', 'configurations': []}, 1.0)})
+    python = os.path.join(bare_python, 'python3')
+    common = ('--providers_dir', root, '-o', 'json', '--timeout', '2')
+
+    started = time.monotonic()
+    rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'holder', python=python, *common)
+    assert time.monotonic() - started < 20  # the original waited for as long as the child lived
+    assert rc == 1 and 'timed out after 2 s and was killed' in json.loads(out)['message']
+    with open(pidfile) as handle:
+        assert _gone(int(handle.read()))
+
+    rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'flood', '--max_output', '65536', python=python,
+                       *common)
+    assert rc == 1 and 'wrote more than 65536 bytes on stdout and was killed' in json.loads(out)['message']
+
+    rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'slow', python=python, *common)
+    assert (rc, json.loads(out)) == (0, {'params': {'provider_configs': {'slow': {'status': 'ok',
+                                                                                  'configurations': []}}}})

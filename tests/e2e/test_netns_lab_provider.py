@@ -25,7 +25,7 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _schemas
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply, Providers
 from ansible_collections.bitrix.bxenv.tests.e2e import helpers
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 NAME = helpers.PROVIDER
 

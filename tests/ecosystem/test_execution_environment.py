@@ -29,8 +29,6 @@ from .conftest import REPO, galaxy_version, eco_bin, isolated_env, run
 
 # Commands the modules look up on PATH, and the package that has each.
 COMMAND_PACKAGES = {
-    'timeout': {'dpkg': 'coreutils', 'rpm': 'coreutils'},
-    'setsid': {'dpkg': 'util-linux', 'rpm': 'util-linux'},
     'ssh': {'dpkg': 'openssh-client', 'rpm': 'openssh-clients'},
 }
 
@@ -108,7 +106,7 @@ def test_python_requirements_cover_every_third_party_import():
 def test_system_requirements_cover_every_command_looked_up():
     text = read(os.path.join(REPO, meta_ee()['dependencies']['system']))
     commands = plugin_commands()
-    assert {'timeout', 'setsid', 'ssh'} <= commands
+    assert commands == {'ssh'}
     for platform in ('dpkg', 'rpm'):
         packages = bindep_packages(text, platform)
         for command in commands:
@@ -177,5 +175,5 @@ def test_context_build_steps_give_jsonschema_and_openssh(tarball, tmp_path):
     pip_text, bindep_text = pip_out.read_text(), bindep_out.read_text()
     assert requirement_names(pip_text) == {'jsonschema'}
     assert '# from collection bitrix.bxenv' in pip_text
-    assert {'openssh-clients', 'coreutils', 'util-linux'} <= bindep_packages(bindep_text, 'rpm')
-    assert {'openssh-client', 'coreutils', 'util-linux'} <= bindep_packages(bindep_text, 'dpkg')
+    assert {'openssh-clients'} <= bindep_packages(bindep_text, 'rpm')
+    assert {'openssh-client'} <= bindep_packages(bindep_text, 'dpkg')

@@ -80,6 +80,42 @@ def raw(stdout='', stderr='', rc=0, sleep=0):
     return {'__raw__': True, 'stdout': stdout, 'stderr': stderr, 'rc': rc, 'sleep': sleep}
 
 
+def slow(reply, seconds):
+    """``reply`` (an object) printed after ``seconds`` of silence, as a provider
+    that calls a cloud API answers."""
+    return raw(json.dumps(reply, ensure_ascii=False), sleep=seconds)
+
+
+def make_script_provider(root, name, script, help_reply=None):
+    """A provider whose ``bin/<name>`` is the ``/bin/sh`` ``script`` (for
+    misbehaviour a JSON table cannot describe); ``help`` answers
+    ``help_reply`` (FULL_HELP by default) unless the script handles it."""
+    holder = os.path.join(str(root), name)
+    os.makedirs(os.path.join(holder, 'bin'), exist_ok=True)
+    path = os.path.join(holder, 'bin', name)
+    help_text = json.dumps(FULL_HELP if help_reply is None else help_reply)
+    with open(path, 'w') as handle:
+        handle.write('#!/bin/sh\n%s\n[ "$1" = help ] && { printf %%s \'%s\'; exit 0; }\n%s\n'
+                     % ('# fake provider', help_text, script))
+    os.chmod(path, 0o755)
+    return holder
+
+
 def sequence(*replies):
     """Replies given one per call, in order; the last one repeats."""
     return {'__sequence__': list(replies)}
+
+
+class RecordingRunner(object):
+    """The collection's own runner, keeping every argv and environ_update it ran."""
+
+    def __init__(self):
+        self.argvs = []
+        self.environs = []
+
+    def __call__(self, argv, **kwargs):
+        # Imported here: tests/cli loads this file without the collection on the path.
+        from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner
+        self.argvs.append(list(argv))
+        self.environs.append(dict(kwargs.get('environ_update') or {}))
+        return _runner.run(argv, **kwargs)

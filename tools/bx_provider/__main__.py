@@ -5,9 +5,8 @@
 
 ``tools/build_bx_provider.py`` puts this file at the top of a zipapp next to
 the collection's module_utils. It only supplies what the core must not do
-itself: a process runner on subprocess (argv lists, never a shell), UTF-8
-standard streams and the exit status. Everything else is
-``plugins/module_utils/_cli.py``.
+itself: UTF-8 standard streams and the exit status. Everything else,
+processes included (``_runner.py``), is the core in ``plugins/module_utils``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,30 +14,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import shutil
-import subprocess
 import sys
 
 # The collection's managed-node floor (module_utils use 3.8 features).
 MINIMUM_PYTHON = (3, 8)
-
-
-def run(argv, environ_update=None, data=None):
-    """The core's runner: argv list, no shell, stdin empty unless ``data`` is given."""
-    env = None
-    if environ_update:
-        env = dict(os.environ)
-        env.update(environ_update)
-    if isinstance(data, str):
-        data = data.encode('utf-8')
-    try:
-        proc = subprocess.run(argv, input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=None if data is not None else subprocess.DEVNULL, env=env,
-                              check=False)
-    except OSError as exc:
-        return 127, '', 'cannot run %s: %s' % (argv[0], exc.strerror or exc)
-    return (proc.returncode, proc.stdout.decode('utf-8', 'surrogateescape'),
-            proc.stderr.decode('utf-8', 'surrogateescape'))
 
 
 def _utf8(stream):
@@ -56,7 +35,7 @@ def main():
     # Under a C locale old Pythons decode argv as ASCII; the words are UTF-8.
     argv = [os.fsencode(arg).decode('utf-8', 'surrogateescape') for arg in sys.argv[1:]]
     stdout, stderr = _utf8(sys.stdout), _utf8(sys.stderr)
-    status = _cli.main(argv, run, stdout, stderr, timeout_bin=shutil.which('timeout') or 'timeout')
+    status = _cli.main(argv, stdout, stderr)
     stdout.flush()
     sys.exit(status)
 

@@ -16,7 +16,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, tree
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'pw'}
 

@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import gzip
 import io
 import os
 import re
@@ -184,6 +185,39 @@ def test_huge_extended_headers_are_refused_unread(tmp_path, header):
     assert caught.value.message.startswith('bxProvider: archive %s: cannot read it as gz tar: ' % archive)
     declared = re.search(r': an extended header of (\d+) bytes \(at most (\d+)\)$', caught.value.message)
     assert declared and int(declared.group(2)) == _archive.MAX_HEADER_DATA < int(declared.group(1))
+
+
+def _chained_headers_archive(path, kind, count):
+    """``count`` extended headers in a row before one member, as raw tar blocks."""
+    def blocks(data):
+        return data + b'\0' * (-len(data) % tarfile.BLOCKSIZE)
+
+    if kind == 'pax':
+        record = b'path=bin/' + NAME.encode() + b'\n'
+        record = str(len(record) + 3).encode() + b' ' + record
+        header_type = tarfile.XHDTYPE
+    else:
+        record = b'bin/' + NAME.encode() + b'\0'
+        header_type = tarfile.GNUTYPE_LONGNAME
+    header = tarfile.TarInfo('././@LongLink')
+    header.type, header.size = header_type, len(record)
+    one = header.tobuf(format=tarfile.GNU_FORMAT) + blocks(record)
+    member = tarfile.TarInfo('bin/' + NAME).tobuf(format=tarfile.GNU_FORMAT)
+    with gzip.open(path, 'wb') as handle:
+        handle.write(one * count + member + b'\0' * tarfile.BLOCKSIZE * 2)
+    return path
+
+
+@pytest.mark.parametrize('kind', ['pax', 'gnu-long-name'])
+def test_chained_extended_headers_are_refused_not_a_crash(tmp_path, kind):
+    # tarfile reads a chain by recursion: 5000 in a row was a RecursionError.
+    archive = _chained_headers_archive(str(tmp_path / 'chain.tar.gz'), kind, 5000)
+    with pytest.raises(_archive.ArchiveError) as caught:
+        _archive.inspect(archive, NAME)
+    assert caught.value.message == ('bxProvider: archive %s: cannot read it as gz tar: more than %d extended '
+                                    'headers in a row' % (archive, _archive.MAX_HEADER_CHAIN))
+    short = _chained_headers_archive(str(tmp_path / 'short.tar.gz'), kind, 2)
+    assert [m.path for m in _archive.inspect(short, NAME)] == ['bin/' + NAME]
 
 
 def test_extended_headers_of_normal_size_pass(tmp_path):

@@ -21,7 +21,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import FakeResolver, make_pool
 
 CONFIGS = {'status': 'enabled', 'configurations': [
@@ -49,7 +49,7 @@ def sp(root):
 def run(root, *args):
     """``bx-provider <args> --providers_dir <root>``: (rc, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    rc = _cli.main(list(args) + ['--providers_dir', root], Runner(), out, err)
+    rc = _cli.main(list(args) + ['--providers_dir', root], out, err, runner=Runner())
     return rc, out.getvalue(), err.getvalue()
 
 

@@ -22,7 +22,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _order_to_host
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, set_replies
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import (
     FakeResolver, folder_digest, make_pool)
 

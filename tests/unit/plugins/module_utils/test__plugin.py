@@ -21,7 +21,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxErro
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__archive import tree_state
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 NAME = 'superprovider'
 ROOT_OWNER = dict(owner='root', group='root')
@@ -276,7 +276,7 @@ INSTALL_SCRIPT = '''
 import sys
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 _plugin.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], owner='root', group='root')
 '''
 

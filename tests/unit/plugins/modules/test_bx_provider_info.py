@@ -12,7 +12,8 @@ import os
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, raw
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, make_script_provider, raw
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__replies import HOSTILE
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!',
             'extra': {'root_Password': 'x', 'note': 'kept'}}
@@ -85,3 +86,17 @@ def test_bad_options(run_module, root, args, text):
     result = run_module(bx_provider_info, args)
     assert result['failed'] is True
     assert text in result['msg']
+
+
+def test_list_is_valid_json_with_every_hostile_provider(run_module, tmp_path):
+    root = str(tmp_path / 'providers')
+    make_provider(root, 'good')
+    for kind in ('deep-100000', 'deep-500', 'not-utf8', 'nan'):
+        make_script_provider(root, kind, 'exit 0')
+        with open(os.path.join(root, kind, 'bin', kind), 'w') as handle:
+            handle.write('#!/bin/sh\n%s\n' % HOSTILE[kind][0])
+    result = run_module(bx_provider_info, {'providers_dir': root})
+    listed = result['params']['providers']
+    assert 'failed' not in result and listed['good'] == {'status': 'enabled'}
+    assert sorted(k for k, v in listed.items() if v.get('error') == 1) == ['deep-100000', 'deep-500', 'nan',
+                                                                           'not-utf8']

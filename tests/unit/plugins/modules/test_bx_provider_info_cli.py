@@ -22,7 +22,7 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, raw
-from ansible_collections.bitrix.bxenv.tests.unit.runner import Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!', 'task_id': 't1'}
 CONFIGS = {'status': 'enabled', 'configurations': [{'id': '1', 'descr': 'one'}]}
@@ -95,8 +95,8 @@ TABLE = [
         'one JSON object: Expecting value: line 1 column 1 (char 0) (exit status 0); stderr: proxy error'
         % execute(root, 'garbled')))),
     ('configs-timeout', 'configs', 'slow', None, error(lambda root: (
-        'bxProvider::executeProviderCmd: Command `%s configs` timed out after 1 s (provider slow, action configs) '
-        'and was killed' % execute(root, 'slow')))),
+        'bxProvider::executeProviderCmd: Command `%s configs` timed out after 1 s and was killed '
+        '(provider slow, action configs)' % execute(root, 'slow')))),
     ('order_status', 'order_status', 'sp', 't1', ok({'provider_order': {'sp': FINISHED}})),
     ('order_status-overlay', 'order_status', 'sp', 't2', ok({'provider_order': {'sp': {
         'status': 'error', 'error': 1, 'message': 'pool_not_created'}}})),
@@ -147,7 +147,7 @@ def through_command(root, query, provider, task_id):
     if task_id is not None:
         argv += ['--task_id', task_id]
     out = io.StringIO()
-    rc = _cli.main(argv, Runner(), out, io.StringIO())
+    rc = _cli.main(argv, out, io.StringIO(), runner=Runner())
     document = json.loads(out.getvalue())
     if 'error' in document:
         assert rc == int(document['error'])

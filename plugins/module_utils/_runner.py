@@ -1,0 +1,266 @@
+# -*- coding: utf-8 -*-
+# Copyright: bitrix.bxenv contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# This module_utils file is private to the bitrix.bxenv collection: no API promise.
+"""The one process runner of the collection (modules and ``bx-provider`` alike).
+
+Every external process (providers, ssh, the pool set-up playbook) starts
+here: an argv list and never a shell, stdin empty unless data is given, a
+session of its own, and a timeout after which the whole process group gets
+TERM, then KILL after a grace. Output is read until EOF on both pipes, so an
+answer written after any silence is kept; each stream is bounded, and a child
+that writes more is killed instead of filling the memory.
+
+Not ``AnsibleModule.run_command``: its select loop gives up on the pipes when
+a second passes in silence and the child has exited meanwhile, dropping what
+the child wrote last (ansible/ansible#51393) -- exactly how a provider that
+calls a cloud API behaves.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import os
+import selectors
+import signal
+import subprocess
+import time
+
+DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024
+# Seconds between TERM and KILL for a process group that outlived its time.
+KILL_GRACE = 3.0
+_CHUNK = 64 * 1024
+_WRITE_CHUNK = 16 * 1024
+
+
+class Result(object):
+    """What one run gave: ``rc``, ``stdout``/``stderr`` (bytes), ``elapsed``.
+
+    ``timed_out``: the run outlived its timeout and was killed; ``overflow``:
+    the stream (``'stdout'``/``'stderr'``) that passed ``max_output`` bytes,
+    after which the run was killed; ``error``: why the program could not be
+    started (``rc`` is then 127).
+    """
+
+    def __init__(self, argv, rc=None, stdout=b'', stderr=b'', elapsed=0.0, timed_out=False, overflow=None,
+                 error=None):
+        self.argv = list(argv)
+        self.rc = rc
+        self.stdout = stdout
+        self.stderr = stderr
+        self.elapsed = elapsed
+        self.timed_out = timed_out
+        self.overflow = overflow
+        self.error = error
+
+    def text(self, stream='stdout'):
+        """A stream as text for messages; bytes that are not UTF-8 become U+FFFD."""
+        return getattr(self, stream).decode('utf-8', 'replace')
+
+    def problem(self, timeout, max_output=DEFAULT_MAX_OUTPUT):
+        """Why the run did not end by itself, as a short text, or None."""
+        if self.error:
+            return self.error
+        if self.timed_out:
+            return 'timed out after %g s and was killed' % timeout
+        if self.overflow:
+            return 'wrote more than %d bytes on %s and was killed' % (max_output, self.overflow)
+        return None
+
+
+def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFAULT_MAX_OUTPUT,
+        grace=KILL_GRACE, clock=time.monotonic):
+    """Run ``argv`` and return a Result; never raises for what the child does."""
+    env = None
+    if environ_update:
+        env = dict(os.environ)
+        env.update(environ_update)
+    if isinstance(data, str):
+        data = data.encode('utf-8')
+    started = clock()
+    try:
+        # The sanctioned place for Popen (see the module docstring).
+        process = subprocess.Popen(  # pylint: disable=ansible-bad-function
+            argv, stdin=subprocess.DEVNULL if data is None else subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env,
+            close_fds=True, start_new_session=True)
+    except OSError as exc:
+        return Result(argv, rc=127, elapsed=clock() - started,
+                      error='cannot run %s: %s' % (argv[0], exc.strerror or exc))
+    output = {'stdout': bytearray(), 'stderr': bytearray()}
+    deadline = started + timeout
+    try:
+        timed_out, overflow = _pump(process, data, output, deadline, max_output, clock)
+        if not (timed_out or overflow):
+            try:
+                process.wait(max(0.0, deadline - clock()))
+            except subprocess.TimeoutExpired:
+                timed_out = True  # closed its output but did not exit
+        if timed_out or overflow:
+            _end_group(process, grace, clock)
+    finally:
+        open_pipes = [p for p in (process.stdout, process.stderr) if p is not None and not p.closed]
+        if open_pipes and (timed_out or overflow):
+            _end_pipe_holders(open_pipes, grace, clock)
+        for pipe in (process.stdin, process.stdout, process.stderr):
+            if pipe is not None and not pipe.closed:
+                pipe.close()
+    return Result(argv, rc=process.returncode, stdout=bytes(output['stdout']), stderr=bytes(output['stderr']),
+                  elapsed=clock() - started, timed_out=timed_out, overflow=overflow)
+
+
+def _pump(process, data, output, deadline, max_output, clock):
+    """Feed stdin and read both pipes until EOF; ``(timed_out, overflow)``."""
+    selector = selectors.DefaultSelector()
+    names = {process.stdout.fileno(): 'stdout', process.stderr.fileno(): 'stderr'}
+    for fd in names:
+        selector.register(fd, selectors.EVENT_READ)
+    pending = memoryview(data or b'')
+    if process.stdin is not None:
+        os.set_blocking(process.stdin.fileno(), False)
+        selector.register(process.stdin.fileno(), selectors.EVENT_WRITE)
+    try:
+        while selector.get_map():
+            remaining = deadline - clock()
+            if remaining <= 0:
+                return True, None
+            for key, dummy in selector.select(remaining):
+                fd = key.fd
+                if fd not in names:
+                    pending = _feed(process, selector, pending)
+                    continue
+                chunk = os.read(fd, _CHUNK)
+                if not chunk:
+                    selector.unregister(fd)
+                    continue
+                buffer = output[names[fd]]
+                buffer.extend(chunk)
+                if len(buffer) > max_output:
+                    del buffer[max_output:]
+                    return False, names[fd]
+        return False, None
+    finally:
+        selector.close()
+
+
+def _feed(process, selector, pending):
+    """Write what stdin can take now; close it when all is written or the child left."""
+    try:
+        written = os.write(process.stdin.fileno(), pending[:_WRITE_CHUNK]) if pending else 0
+    except BlockingIOError:
+        return pending
+    except OSError as exc:
+        if exc.errno != errno.EPIPE:
+            raise
+        written, pending = 0, pending[:0]
+    pending = pending[written:]
+    if not pending:
+        selector.unregister(process.stdin.fileno())
+        process.stdin.close()
+    return pending
+
+
+def _signal_group(pgid, sig):
+    """Signal a process group; False when no process is left in it."""
+    try:
+        os.killpg(pgid, sig)
+    except OSError as exc:
+        if exc.errno == errno.ESRCH:
+            return False
+        raise
+    return True
+
+
+def _end_group(process, grace, clock):
+    """TERM the child's process group, KILL it after ``grace``; reap the child."""
+    pgid = process.pid  # start_new_session: the child leads its own group
+    if _signal_group(pgid, signal.SIGTERM):
+        deadline = clock() + grace
+        while clock() < deadline:
+            if process.poll() is not None and not _group_alive(pgid):
+                break
+            time.sleep(0.02)
+        _signal_group(pgid, signal.SIGKILL)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        pass  # unkillable (uninterruptible sleep): nothing more we can do
+
+
+def _group_alive(pgid):
+    """True while a process of group ``pgid`` runs; zombies waiting for a
+    slow reaper do not count (from ``/proc``, else from ``killpg``)."""
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return _signal_group(pgid, 0)
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open('/proc/%s/stat' % name) as handle:
+                fields = handle.read().rsplit(')', 1)[1].split()
+        except (IOError, OSError, IndexError):
+            continue
+        if fields[2] == str(pgid) and fields[0] != 'Z':
+            return True
+    return False
+
+
+def _end_pipe_holders(pipes, grace, clock):
+    """Kill processes outside the group that still hold our pipes open.
+
+    A child that left the group (``setsid``) and kept stdout would otherwise
+    outlive the call. Found through ``/proc/<pid>/fd`` (Linux); elsewhere the
+    pipes are just closed.
+    """
+    wanted = set('pipe:[%d]' % os.fstat(pipe.fileno()).st_ino for pipe in pipes)
+    holders = [pid for pid in _proc_pids() if wanted & _fd_links(pid)]
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        alive = []
+        for pid in holders:
+            try:
+                os.kill(pid, sig)
+                alive.append(pid)
+            except OSError:
+                pass
+        deadline = clock() + grace
+        while alive and clock() < deadline:
+            alive = [pid for pid in alive if wanted & _fd_links(pid)]
+            time.sleep(0.02)
+        holders = alive
+
+
+def _proc_pids():
+    """Pids outside our own process group (where only we and siblings being
+    started live)."""
+    try:
+        names = os.listdir('/proc')
+    except OSError:
+        return []
+    ours = os.getpgrp()
+    pids = []
+    for name in names:
+        if name.isdigit():
+            try:
+                if os.getpgid(int(name)) != ours:
+                    pids.append(int(name))
+            except OSError:
+                pass
+    return pids
+
+
+def _fd_links(pid):
+    folder = '/proc/%d/fd' % pid
+    links = set()
+    try:
+        for fd in os.listdir(folder):
+            try:
+                links.add(os.readlink(os.path.join(folder, fd)))
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return links
