@@ -12,14 +12,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
 
 DEFAULT_WORKERS = 8
 
@@ -119,9 +118,13 @@ def order(providers, name, config_id):
 
 
 def place_order(providers, record, config_id):
-    """PROTOCOL 6.4 steps 4-8 with a record from ``order_record``."""
+    """docs/protocol.md 6.4 steps 4-8 with a record from ``order_record``."""
+    return save_order(record, providers.call(record, 'order', config_id))
+
+
+def save_order(record, reply):
+    """Check the ``order`` reply's task_id and write its empty task file (6.4 steps 5-8)."""
     name = record['name']
-    reply = providers.call(record, 'order', config_id)
     task_id = reply.get('task_id')
     if task_id in (None, ''):
         raise BxError("bxProvider::order2Provider: Provider %s doesn't return task_id" % name)
@@ -130,6 +133,9 @@ def place_order(providers, record, config_id):
     holder = record['files']['holder']
     try:
         _tasks.write_task_file(holder, str(task_id), '')
+    except _files.UnsafeFile as exc:
+        raise BxError('bxProvider::order2Provider: Cannot save %s: %s' % (_tasks.task_path(holder, str(task_id)),
+                                                                          exc.message))
     except (IOError, OSError) as exc:
         raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
                       % (_tasks.task_path(holder, str(task_id)), _strerror(exc)))
@@ -142,16 +148,22 @@ def _printable(name):
 
 
 def _order_entry(providers, record, task_id):
-    """One ``orders_list`` entry (PROTOCOL 6.6 step 4)."""
+    """One ``orders_list`` entry (docs/protocol.md 6.6 step 4).
+
+    The task file is read first (safely: a link or FIFO planted in ``tasks/``
+    is an error entry naming it), so junk never reaches the provider.
+    """
     holder = record['files']['holder']
     try:
-        mtime = int(os.stat(_tasks.task_path(holder, task_id)).st_mtime)
+        mtime = _tasks.task_mtime(holder, task_id)
     except OSError as exc:
         return {'error': 1, 'message': 'Cannot open %s: %s' % (_tasks.task_path(holder, task_id), _strerror(exc))}
     try:
         check_id(task_id, 'task_id')
+        content = _tasks.read_task_file(holder, task_id)
         reply = status_reply(providers, record, task_id, 'order_status2Provider')
-        _tasks.overlay_from_file(reply, holder, task_id)
+        if content is not None:
+            _tasks.overlay(reply, content)
     except BxError as exc:
         entry = exc.document()
         entry['mtime'] = mtime
@@ -173,6 +185,9 @@ def _provider_task_ids(record):
         raise BxError("bxProvider::listOrders4Provider: Provider %s doesn't support order_status option" % name)
     try:
         return _tasks.list_task_ids(record['files']['holder'])
+    except _files.UnsafeFile as exc:
+        raise BxError('bxProvider: Cannot open dircetory %s: %s'
+                      % (_tasks.tasks_dir(record['files']['holder']), exc.message))
     except OSError as exc:
         raise BxError('bxProvider: Cannot open dircetory %s: %s'
                       % (_tasks.tasks_dir(record['files']['holder']), _strerror(exc)))

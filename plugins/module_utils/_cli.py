@@ -29,7 +29,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _runner
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _orders, _runner
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -250,8 +250,8 @@ _HANDLERS = {
     'list': lambda providers, options, warnings: _actions.list_providers(providers, options['workers']),
     'status': lambda providers, options, warnings: _actions.status(providers, options['provider']),
     'configs': lambda providers, options, warnings: _actions.configs(providers, options['provider']),
-    'order': lambda providers, options, warnings: _actions.order(providers, options['provider'],
-                                                                 options['config_id']),
+    'order': lambda providers, options, warnings: {'params': _orders.place(
+        providers, options['provider'], options['config_id']).params},
     'order_status': lambda providers, options, warnings: _actions.order_status(
         providers, options['provider'], options['task_id']),
     'orders_list': lambda providers, options, warnings: _actions.orders_list(

@@ -19,6 +19,8 @@ import unicodedata
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 
 MAX_ID_LENGTH = 128
+# Ids become file names: most file systems take at most 255 bytes.
+MAX_ID_BYTES = 255
 # Characters a shell or a path would give a meaning to.
 _FORBIDDEN = set('/\\;&|$`<>()[]{}*?!\'"#~^')
 
@@ -31,6 +33,8 @@ def id_problem(value):
         return 'must not be empty'
     if len(value) > MAX_ID_LENGTH:
         return 'is longer than %d characters' % MAX_ID_LENGTH
+    if len(value.encode('utf-8', 'surrogatepass')) > MAX_ID_BYTES:
+        return 'is longer than %d bytes in UTF-8' % MAX_ID_BYTES
     if value[0] in '.-':
         return "must not start with '.' or '-'"
     for char in value:

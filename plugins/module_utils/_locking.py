@@ -22,36 +22,70 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 
 DEFAULT_LOCK_TIMEOUT = 120.0
 _POLL_INTERVAL = 0.05
 
 
+LOCKS_DIR = '.bxenv'
+
+
+def _hold(fd, path, timeout, clock, sleep):
+    """Take an exclusive ``flock`` on open ``fd``, polling for at most ``timeout`` s."""
+    deadline = clock() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise BxError('bxenv: Cannot lock %s: %s' % (path, exc.strerror))
+        if clock() >= deadline:
+            raise BxError('bxenv: Timed out after %g s waiting for the lock %s' % (timeout, path))
+        sleep(_POLL_INTERVAL)
+
+
 @contextlib.contextmanager
 def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
-    """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing).
+    """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing, never
+    through a link).
 
     Waits at most ``timeout`` seconds, polling, so a hung holder gives a
     clear error instead of a hang.
     """
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
     except OSError as exc:
         raise BxError('bxenv: Cannot open lock file %s: %s' % (path, exc.strerror))
     try:
-        deadline = clock() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                    raise BxError('bxenv: Cannot lock %s: %s' % (path, exc.strerror))
-            if clock() >= deadline:
-                raise BxError('bxenv: Timed out after %g s waiting for the lock %s' % (timeout, path))
-            sleep(_POLL_INTERVAL)
+        _hold(fd, path, timeout, clock, sleep)
         yield path
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
+    """Hold lock ``kind`` (``plugin``, ``order``) of provider ``name``.
+
+    Every lock file of the collection lives in ``<root>/.bxenv/``, outside
+    the provider folders (which install and removal replace) and out of
+    ``list`` (a dot-name is no provider). Lock order: ``plugin``, then
+    ``order``.
+    """
+    try:
+        with _files.folder(root, LOCKS_DIR, create=True) as dir_fd:
+            base = '%s.%s.lock' % (name, kind)
+            fd = os.open(base, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600,
+                         dir_fd=dir_fd)
+    except OSError as exc:
+        raise BxError('bxenv: Cannot open lock file %s: %s'
+                      % (os.path.join(root, LOCKS_DIR, '%s.%s.lock' % (name, kind)), exc.strerror or exc))
+    try:
+        _hold(fd, os.path.join(root, LOCKS_DIR, base), timeout, time.monotonic, time.sleep)
+        yield
     finally:
         os.close(fd)
 

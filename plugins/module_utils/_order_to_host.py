@@ -26,41 +26,44 @@ import os
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import message_document, params_document
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _pool, _tasks
 
 ROUTINE = 'order_to_hostProvider'
 # Part A 6: statuses that end an order badly.
 FAILED_STATUSES = ('error', 'failed')
 
 
+JOURNAL_DIR = 'pool'
+
+
 def journal_path(holder, task_id):
     """Where an add in progress records which server it is adding for the task."""
-    return os.path.join(_tasks.tasks_dir(holder), _tasks.BOOKKEEPING_DIR, 'pool', task_id)
+    return os.path.join(_tasks.tasks_dir(holder), _tasks.BOOKKEEPING_DIR, JOURNAL_DIR, task_id)
 
 
-def _read_journal(path):
+def _journal(holder, create=False):
+    return _files.folder(holder, _tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, JOURNAL_DIR, create=create)
+
+
+def _read_journal(holder, task_id):
     try:
-        with open(path) as handle:
-            return json.load(handle)
-    except (IOError, OSError, ValueError):
-        return None
+        with _journal(holder) as fd:
+            data = _files.read(fd, task_id, journal_path(holder, task_id))
+        return json.loads(data.decode('utf-8')) if data else None
+    except (IOError, OSError, ValueError, BxError):
+        return None  # no usable journal: the add starts from the beginning
 
 
-def _write_journal(path, server):
-    folder = os.path.dirname(path)
+def _write_journal(holder, task_id, server):
+    with _journal(holder, create=True) as fd:
+        _files.write(fd, task_id, json.dumps({'server': server}).encode('utf-8'), journal_path(holder, task_id),
+                     mode=0o640)
+
+
+def _remove_journal(holder, task_id):
     try:
-        os.makedirs(folder, 0o750)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST:
-            raise
-    with open(path + '.tmp', 'w') as handle:
-        json.dump({'server': server}, handle)
-    os.rename(path + '.tmp', path)
-
-
-def _remove(path):
-    try:
-        os.unlink(path)
+        with _journal(holder) as fd:
+            _files.remove(fd, task_id)
     except OSError as exc:
         if exc.errno != errno.ENOENT:
             raise
@@ -119,9 +122,9 @@ def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=Fal
     holder = record['files']['holder']
     path = _tasks.task_path(holder, task_id)
     try:
-        content = _tasks.read_task_file(path)
-    except (IOError, OSError) as exc:
-        raise BxError('bxProvider::order_to_hostProvider: Cannot open file=%s:%s' % (path, exc.strerror))
+        content = _tasks.read_task_file(holder, task_id)
+    except BxError as exc:
+        raise BxError('bxProvider::order_to_hostProvider: Cannot open file=%s:%s' % (path, exc.message))
     if content is None:
         raise BxError('bxProvider::order_to_hostProvider: Not found saved task_id=%s on this server' % task_id)
     state = _tasks.task_state(content)
@@ -139,9 +142,8 @@ def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=Fal
                       % (task_id, path, content[:200]))
 
     complete = 'complete: Server=%s is added to the pool' % server
-    journal = journal_path(holder, task_id)
     try:
-        host = _resume(pool_dir, journal, server)
+        host = _resume(pool_dir, holder, task_id, server)
         if host is None:
             if check_mode:
                 plan = _pool.plan_add(server, pool_dir, hostname=hostname, resolver=resolver)
@@ -150,7 +152,7 @@ def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=Fal
             if password:
                 private, public = key_files or _pool.pool_key(pool_dir)
                 copy_key(server, password, private, public)
-            _write_journal(journal, server)
+            _write_journal(holder, task_id, server)
             added = _pool.add_host(server, pool_dir, hostname=hostname, resolver=resolver)
             result = _added(pool_dir, added, server, complete, changed=True)
         else:
@@ -160,18 +162,18 @@ def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=Fal
             result = {'changed': True, 'document': message_document('Server=%s is added to the pool' % server),
                       'server': server, 'host': host_summary(pool_dir, host), 'resumed': True}
         _tasks.write_task_file(holder, task_id, complete)
-        _remove(journal)
+        _remove_journal(holder, task_id)
         return result
     except BxError as exc:
         if not check_mode:
             _tasks.write_task_file(holder, task_id, 'error: %s' % exc.message)
-            _remove(journal)
+            _remove_journal(holder, task_id)
         raise
 
 
-def _resume(pool_dir, journal, server):
+def _resume(pool_dir, holder, task_id, server):
     """The pool host an interrupted add of this task already wrote, if any."""
-    entry = _read_journal(journal)
+    entry = _read_journal(holder, task_id)
     if not entry or entry.get('server') != server:
         return None
     return _pool.find_host(_pool.read_pool(pool_dir), address=server)

@@ -8,9 +8,10 @@ A label names an order so that running the same task again finds it instead
 of ordering twice. Labels live in ``<holder>/tasks/.bxenv/labels/<label>``
 (a file holding the task_id): the original lists every regular file in
 ``tasks/`` as a task but skips sub-folders, so it still sees one task file
-per order. Check-label, order, task file and label are done under an
-exclusive ``flock`` on ``tasks/.bxenv/order.lock``, so runs with the same
-label at the same moment place one order.
+per order. Check-label, order, task file and label are done under the
+provider's order lock (``<providers_dir>/.bxenv/<name>.order.lock``), so
+runs with the same label at the same moment place one order, and uninstall
+or upgrade never run while an order is being placed.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,26 +23,22 @@ import errno
 import os
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
-from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
-    DEFAULT_LOCK_TIMEOUT,
-    exclusive_lock,
-    replace_file,
-)
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
 from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 
 LABELS_DIR = 'labels'
 # A label being ordered right now: left behind only by a run that died mid-order.
 ORDERING_DIR = 'ordering'
-LOCK_FILE = 'order.lock'
 DONE = ('finished', 'complete')
 FAILED = ('error', 'failed')
 DEFAULT_WAIT_TIMEOUT = 1800
 DEFAULT_POLL_INTERVAL = 15
+# A provider's status call is a cloud API call: never poll in a tight loop.
+MIN_POLL_INTERVAL = 1
 
 
 class OrderError(BxError):
@@ -83,13 +80,9 @@ def ordering_path(holder, label):
     return os.path.join(bookkeeping_dir(holder), ORDERING_DIR, label)
 
 
-def _mkdir(path):
-    """Make one folder, 0770 minus umask like the original's ``tasks/``."""
-    try:
-        os.mkdir(path, 0o770)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST:
-            raise
+def _bookkeeping(holder, part, create=False):
+    """A descriptor of ``tasks/.bxenv/<part>`` (no link followed)."""
+    return _files.folder(holder, _tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, part, create=create)
 
 
 def _strerror(exc):
@@ -100,41 +93,44 @@ def read_label(holder, label):
     """The task_id a label names, or None when there is no such label."""
     path = label_path(holder, label)
     try:
-        with open(path, 'rb') as handle:
-            content = handle.read().decode('utf-8', 'replace')
+        with _bookkeeping(holder, LABELS_DIR) as fd:
+            data = _files.read(fd, label, path)
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise BxError('bxenv: cannot read order label %s: %s' % (path, _strerror(exc)))
+    if data is None:
+        return None
+    content = data.decode('utf-8', 'replace')
     # One trailing newline is allowed (a label written by hand with echo).
     task_id = content[:-1] if content.endswith('\n') else content
     problem = id_problem(task_id)
     if problem:
-        raise BxError('bxenv: order label file %s does not hold a valid task_id (%r %s); '
-                      'remove it to order again' % (path, task_id, problem))
+        raise OrderError('bxenv: order label %s names task_id=%r, which %s, so it has no task file; the '
+                         'provider placed that order: follow it there, then remove %s to order again'
+                         % (path, task_id, problem, path), task_id=task_id)
     return task_id
 
 
 def write_label(holder, label, task_id):
     """Write the label file atomically (temp file + rename in the same folder)."""
-    _mkdir(os.path.dirname(label_path(holder, label)))
-    replace_file(label_path(holder, label), task_id.encode('utf-8'), follow_symlinks=False)
+    with _bookkeeping(holder, LABELS_DIR, create=True) as fd:
+        _files.write(fd, label, task_id.encode('utf-8', 'surrogateescape'), label_path(holder, label), mode=0o640)
 
 
 @contextlib.contextmanager
-def provider_lock(providers, holder):
-    """Hold the provider's exclusive order lock (made with ``tasks/`` when missing).
+def order_lock(providers, record):
+    """Hold the provider's order lock; fail if the provider went away meanwhile.
 
     The holder keeps it for one order call at most (the provider timeout
     plus the kill grace), so a waiter gives up only well after that.
+    Uninstall and upgrade take it too, so they never race an order.
     """
-    try:
-        _mkdir(_tasks.tasks_dir(holder))
-        _mkdir(bookkeeping_dir(holder))
-    except OSError as exc:
-        raise BxError('bxenv: cannot make %s: %s' % (bookkeeping_dir(holder), _strerror(exc)))
     timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE
-    with exclusive_lock(os.path.join(bookkeeping_dir(holder), LOCK_FILE), timeout=timeout):
+    with provider_lock(providers.root, record['name'], 'order', timeout=timeout):
+        if not os.path.isfile(record['files']['execute']):
+            raise BxError('bxenv: provider %s was removed while this order waited for it; nothing was ordered'
+                          % record['name'])
         yield
 
 
@@ -150,7 +146,7 @@ def status_reply(providers, name, task_id):
 
 def _existing(providers, name, holder, label, task_id, warnings):
     """The outcome for a label that already names an order."""
-    if not os.path.isfile(_tasks.task_path(holder, task_id)):
+    if _tasks.read_task_file(holder, task_id) is None:
         warnings.append('order label %s names task_id=%s, but its task file %s is missing; '
                         'returning that order anyway (remove %s to order again)'
                         % (label, task_id, _tasks.task_path(holder, task_id), label_path(holder, label)))
@@ -166,29 +162,53 @@ def _place(providers, record, config_id):
 
 def _place_marked(providers, record, config_id, holder, label):
     """Order under a marker, so a run killed between the provider's answer
-    and the label write cannot lead the next run to buy a second server."""
+    and the label write cannot lead the next run to buy a second server.
+
+    A task_id that cannot be stored as a task file is still recorded in the
+    label, so the next run with this label finds it instead of ordering.
+    """
     marker = ordering_path(holder, label)
-    if os.path.lexists(marker):
-        raise BxError('bxenv: an earlier run ordering name=%s stopped after calling the provider, so the '
-                      'provider may have placed that order; find it with bitrix.bxenv.bx_provider_info '
-                      'query=orders_list, then remove %s to order again' % (label, marker))
     try:
-        _mkdir(os.path.dirname(marker))
-        os.close(os.open(marker, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640))
+        with _bookkeeping(holder, ORDERING_DIR, create=True) as fd:
+            _files.write(fd, label, b'', marker, mode=0o640, exclusive=True)
     except (IOError, OSError) as exc:
+        if exc.errno == errno.EEXIST:
+            raise BxError('bxenv: an earlier run ordering name=%s stopped after calling provider %s, so the '
+                          'provider may have placed that order without a record here; check the provider '
+                          '(and %s), then remove %s to order again'
+                          % (label, record['name'], _tasks.tasks_dir(holder), marker))
         raise BxError('bxenv: cannot write %s: %s' % (marker, _strerror(exc)))
     try:
-        task_id, params = _place(providers, record, config_id)
+        reply = providers.call(record, 'order', config_id)
     except ErrorReply:
-        os.unlink(marker)  # the provider answered with an error: nothing was ordered
+        _remove_marker(holder, label)  # the provider answered with an error: nothing was ordered
         raise
+    task_id = reply.get('task_id')
+    if task_id not in (None, '') and id_problem(str(task_id)):
+        _record(holder, label, str(task_id))
+        _remove_marker(holder, label)
+        raise OrderError('bxenv: provider %s placed order task_id=%r, which %s, so no task file can hold it; '
+                         'it is recorded in %s: follow it with the provider'
+                         % (record['name'], str(task_id), id_problem(str(task_id)), label_path(holder, label)),
+                         task_id=str(task_id))
+    document = _actions.save_order(record, reply)
+    task_id = str(task_id)
+    _record(holder, label, task_id)
+    _remove_marker(holder, label)
+    return task_id, document['params']
+
+
+def _record(holder, label, task_id):
     try:
         write_label(holder, label, task_id)
     except (IOError, OSError) as exc:
         raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
                          % (task_id, label_path(holder, label), _strerror(exc)), task_id=task_id)
-    os.unlink(marker)
-    return task_id, params
+
+
+def _remove_marker(holder, label):
+    with _bookkeeping(holder, ORDERING_DIR) as fd:
+        _files.remove(fd, label)
 
 
 def place(providers, name, config_id, label=None, check_mode=False, warnings=None):
@@ -202,17 +222,15 @@ def place(providers, name, config_id, label=None, check_mode=False, warnings=Non
         check_id(label, 'name')
     record = _actions.order_record(providers, name, config_id)
     holder = record['files']['holder']
-    if label is None:
-        if check_mode:
-            return Outcome(True)
-        task_id, params = _place(providers, record, config_id)
-        return Outcome(True, task_id, params)
     if check_mode:
-        task_id = read_label(holder, label)
+        task_id = None if label is None else read_label(holder, label)
         if task_id is None:
             return Outcome(True)
         return _existing(providers, name, holder, label, task_id, warnings)
-    with provider_lock(providers, holder):
+    with order_lock(providers, record):
+        if label is None:
+            task_id, params = _place(providers, record, config_id)
+            return Outcome(True, task_id, params)
         task_id = read_label(holder, label)
         if task_id is None:
             task_id, params = _place_marked(providers, record, config_id, holder, label)

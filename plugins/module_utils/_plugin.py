@@ -20,7 +20,6 @@ __metaclass__ = type
 
 import contextlib
 import errno
-import fcntl
 import grp
 import json
 import os
@@ -29,10 +28,12 @@ import shutil
 import stat
 import tempfile
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_provider_name
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
+from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 from ansible_collections.bitrix.bxenv.plugins.module_utils._tasks import tasks_dir
 
 DEFAULT_OWNER = 'bitrix'
@@ -65,15 +66,13 @@ def _side_name(root, name, kind):
 
 
 @contextlib.contextmanager
-def provider_lock(root, name):
-    """Exclusive lock of one provider: ``<root>/.<name>.lock`` (kept, never deleted)."""
-    fd = os.open(os.path.join(root, '.%s.lock' % name),
-                 os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def plugin_lock(providers, name):
+    """Install and removal of one provider: its plugin lock, then its order
+    lock, so they wait for an order in flight and none starts meanwhile."""
+    order_timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE
+    with provider_lock(providers.root, name, 'plugin'):
+        with provider_lock(providers.root, name, 'order', timeout=order_timeout):
+            yield
 
 
 def _remove_tree(path):
@@ -98,6 +97,19 @@ def link_tree(source, dest):
             os.link(src_path, dst_path)
     os.chown(dest, info.st_uid, info.st_gid, follow_symlinks=False)
     os.chmod(dest, stat.S_IMODE(info.st_mode))
+
+
+def keep_tasks(holder, staging):
+    """Carry the live ``tasks/`` into the staging folder.
+
+    A real folder is rebuilt with hard links; a link is data we keep as a
+    link, never a folder to copy into (its target may be outside the tree).
+    """
+    source = tasks_dir(holder)
+    if os.path.islink(source):
+        os.symlink(os.readlink(source), tasks_dir(staging))
+    elif os.path.isdir(source):
+        link_tree(source, tasks_dir(staging))
 
 
 def reconcile_tasks(old_tasks, new_tasks):
@@ -297,7 +309,7 @@ def _install(providers, name, src, owner, group, force, replace_config, max_memb
         return _install_check(providers, name, src, sha256, force, replace_config, max_members, max_size)
     if not os.path.isdir(root):
         os.makedirs(root, 0o755)
-    with provider_lock(root, name):
+    with plugin_lock(providers, name):
         clean_leftovers(root, name)
         before = _archive.manifest(holder)
         if not force and is_current(holder, name, sha256, replace_config):
@@ -311,8 +323,7 @@ def _install(providers, name, src, owner, group, force, replace_config, max_memb
             _check_help(providers, name, staging, src)
             _write_record(staging, {'sha256': sha256, 'archive': os.path.basename(src), 'files': files})
             chown_tree(staging, uid, gid)
-            if os.path.isdir(tasks_dir(holder)):
-                link_tree(tasks_dir(holder), tasks_dir(staging))
+            keep_tasks(holder, staging)
             _swap(root, name, holder, staging)
         except BaseException:
             if os.path.lexists(staging):
@@ -356,17 +367,25 @@ def _install_check(providers, name, src, sha256, force, replace_config, max_memb
 
 
 def pending_orders(holder):
-    """Task ids (regular files in ``tasks/``) whose content does not start with ``complete``."""
-    folder = tasks_dir(holder)
-    if not os.path.isdir(folder):
+    """Task ids in ``tasks/`` whose file does not start with ``complete``.
+
+    A link, FIFO or device there is never followed or opened for reading;
+    it counts as pending, so removal without ``force`` refuses and names it.
+    """
+    try:
+        names = _tasks.list_task_ids(holder)
+    except _files.UnsafeFile:
+        return [_tasks.TASKS_DIR]  # tasks/ itself is a link: not ours to judge
+    except OSError:
         return []
     pending = []
-    for entry in sorted(os.listdir(folder)):
-        path = os.path.join(folder, entry)
-        if os.path.isfile(path):
-            with open(path, 'rb') as handle:
-                if not handle.read(len(b'complete')) == b'complete':
-                    pending.append(entry)
+    for entry in names:
+        try:
+            content = _tasks.read_task_file(holder, entry)
+        except BxError:
+            content = None
+        if content is None or not content.startswith('complete'):
+            pending.append(entry)
     return pending
 
 
@@ -390,7 +409,7 @@ def _remove(providers, name, force, check_mode):
         return _removed(False, holder, {})
     if check_mode:
         return _remove_steps(root, name, holder, force, check_mode)
-    with provider_lock(root, name):
+    with plugin_lock(providers, name):
         clean_leftovers(root, name)
         return _remove_steps(root, name, holder, force, check_mode)
 

@@ -194,6 +194,10 @@ class Providers(object):
         execute = record['files']['execute']
         if not (os.path.isfile(execute) and os.access(execute, os.X_OK)):
             return record
+        inside = os.path.realpath(record['files']['holder']) + os.sep
+        if not os.path.realpath(execute).startswith(inside):
+            raise BrokenReply('bxenv: %s leads to %s, outside the provider folder; it is not run as provider %s'
+                              % (execute, os.path.realpath(execute), name))
         record['status'] = 'exists'
         if os.path.isfile(record['files']['config']):
             record['config'] = 'exists'

@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """Task files: ``<holder>/tasks/<task_id>``, their states and the overlay.
 
-PROTOCOL section 7. A task file is empty (ordered), ``complete: …`` or
+docs/protocol.md section 7. A task file is empty (ordered), ``complete: …`` or
 ``error: …``; the formats are the original's so both tools share them.
 Our own bookkeeping lives in ``tasks/.bxenv/``: the original lists every
 regular file in ``tasks/`` as a task but skips sub-folders.
@@ -17,16 +17,19 @@ __metaclass__ = type
 import errno
 import os
 import re
+import stat
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 
+TASKS_DIR = 'tasks'
 BOOKKEEPING_DIR = '.bxenv'
 # "error:", optional whitespace, exactly one non-empty line, one optional newline.
 _ERROR_CONTENT = re.compile(r'error:\s*(.+)\n?\Z')
 
 
 def tasks_dir(holder):
-    return os.path.join(holder, 'tasks')
+    return os.path.join(holder, TASKS_DIR)
 
 
 def task_path(holder, task_id):
@@ -34,20 +37,36 @@ def task_path(holder, task_id):
 
 
 def list_task_ids(holder):
-    """Names of the regular files in ``tasks/`` (dot-files included), sorted.
+    """Names in ``tasks/`` that are not folders (dot-files included), sorted.
 
-    Raises OSError when the folder cannot be read.
+    The original lists every regular file; a link, FIFO or device planted
+    there is listed too, so that reading it fails visibly, naming it.
+    Raises OSError (or UnsafeFile when ``tasks/`` is a link) when the
+    folder cannot be read.
     """
-    folder = tasks_dir(holder)
-    return sorted(name for name in os.listdir(folder) if os.path.isfile(os.path.join(folder, name)))
+    with _files.folder(holder, TASKS_DIR) as fd:
+        return sorted(name for name, mode in _files.entries(fd).items() if not stat.S_ISDIR(mode))
 
 
-def read_task_file(path):
-    """The content of a task file as text, or None when it is not a regular file."""
-    if not os.path.isfile(path):
-        return None
-    with open(path, 'rb') as handle:
-        return handle.read().decode('utf-8', 'replace')
+def task_mtime(holder, task_id):
+    """The task file's mtime (of the name itself, never of a link's target)."""
+    with _files.folder(holder, TASKS_DIR) as fd:
+        return int(os.lstat(task_id, dir_fd=fd).st_mtime)
+
+
+def read_task_file(holder, task_id):
+    """The content of a task file as text, or None when there is none.
+
+    Raises BxError (UnsafeFile) for a link, FIFO, device or oversized file.
+    """
+    try:
+        with _files.folder(holder, TASKS_DIR) as fd:
+            data = _files.read(fd, task_id, task_path(holder, task_id))
+    except (IOError, OSError) as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise BxError('Cannot open %s: %s' % (task_path(holder, task_id), exc.strerror or exc))
+    return None if data is None else data.decode('utf-8', 'replace')
 
 
 def task_state(content):
@@ -75,29 +94,17 @@ def overlay(reply, content):
 
 def overlay_from_file(reply, holder, task_id):
     """Apply the task file of ``task_id`` to ``reply`` when the file exists."""
-    path = task_path(holder, task_id)
-    try:
-        content = read_task_file(path)
-    except (IOError, OSError) as exc:
-        raise BxError('Cannot open %s: %s' % (path, exc.strerror or exc))
+    content = read_task_file(holder, task_id)
     if content is not None:
         overlay(reply, content)
     return reply
 
 
 def write_task_file(holder, task_id, content):
-    """Create or truncate a task file with ``content`` (no trailing newline).
+    """Create or replace a task file with ``content`` (no trailing newline).
 
-    Mode comes from the umask, as with the original. ``tasks/`` is created
-    with 0770 minus umask when missing.
+    Mode 0666 minus the umask, as with the original; ``tasks/`` is made
+    0750 when missing. Raises OSError or UnsafeFile.
     """
-    folder = tasks_dir(holder)
-    try:
-        os.mkdir(folder, 0o770)
-    except OSError as exc:
-        if exc.errno != errno.EEXIST:
-            raise
-    path = task_path(holder, task_id)
-    with open(path, 'wb') as handle:
-        handle.write(content.encode('utf-8'))
-    return path
+    with _files.folder(holder, TASKS_DIR, create=True) as fd:
+        return _files.write(fd, task_id, content.encode('utf-8'), task_path(holder, task_id))

@@ -86,7 +86,7 @@ options:
     type: int
     default: 1800
   poll_interval:
-    description: Seconds between two status polls with O(wait=true).
+    description: Seconds between two status polls with O(wait=true); at least 1.
     type: int
     default: 15
 extends_documentation_fragment:
@@ -253,6 +253,11 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
+    if params['wait_timeout'] < 0:
+        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
+    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
+        module.fail_json(msg='poll_interval must be at least %d second, got %d'
+                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
     providers = providers_for(module)
     name, task_id, pool_dir = params['provider'], params['task_id'], params['pool_dir']
     known_hosts = _ssh.known_hosts_path(pool_dir)

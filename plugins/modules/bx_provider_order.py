@@ -86,7 +86,7 @@ options:
     default: 1800
   poll_interval:
     description:
-      - Seconds between two status calls with O(wait=true).
+      - Seconds between two status calls with O(wait=true); at least 1.
     type: int
     default: 15
 extends_documentation_fragment:
@@ -251,9 +251,11 @@ def main():
     )
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
-    for option in ('wait_timeout', 'poll_interval'):
-        if params[option] < 0:
-            module.fail_json(msg='%s must not be negative, got %d' % (option, params[option]))
+    if params['wait_timeout'] < 0:
+        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
+    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
+        module.fail_json(msg='poll_interval must be at least %d second, got %d'
+                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
     providers = providers_for(module)
     warnings = []
     outcome = None

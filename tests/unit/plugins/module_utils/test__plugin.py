@@ -50,7 +50,7 @@ def holder_of(world):
 
 
 def side_folders(world):
-    return sorted(e for e in os.listdir(str(world / 'providers')) if e.startswith('.%s.' % NAME) and not e.endswith('.lock'))
+    return sorted(e for e in os.listdir(str(world / 'providers')) if e.startswith('.%s.' % NAME))
 
 
 def without_calls_log(state):
@@ -193,7 +193,7 @@ def test_bad_help_message(world):
         'bxProvider: archive %s: bin/%s does not answer help with a valid reply: '
         'bxProvider::executeProviderCmd: Command `' % (archive, NAME))
     assert 'did not return one JSON object' in caught.value.message
-    assert os.listdir(str(world / 'providers')) == ['.%s.lock' % NAME]
+    assert os.listdir(str(world / 'providers')) == ['.bxenv']  # the locks' place
 
 
 def test_check_mode_writes_nothing(world):
@@ -327,7 +327,7 @@ def test_a_swap_killed_halfway_is_undone(world):
     os.rename(str(holder), str(root / ('.%s.old-abc' % NAME)))
     (root / ('.%s.staging-def' % NAME)).mkdir()
     assert _actions.list_providers(providers_of(world)) == {'params': {'providers': {}}}
-    with _plugin.provider_lock(str(root), NAME):
+    with _plugin.plugin_lock(providers_of(world), NAME):
         _plugin.clean_leftovers(str(root), NAME)
     assert (holder / 'VERSION').read_text() == '1\n' and (holder / 'tasks' / 't-new').exists()
     assert side_folders(world) == []
@@ -345,7 +345,7 @@ def test_orders_written_during_the_swap_are_kept(world):
     (old / 'tasks' / 't-late').write_text('')
     (old / 'tasks' / 't-new').unlink()
     (old / 'tasks' / 't-new').write_text('error: rewritten by an atomic writer')
-    with _plugin.provider_lock(str(root), NAME):
+    with _plugin.plugin_lock(providers_of(world), NAME):
         _plugin.clean_leftovers(str(root), NAME)
     assert (holder / 'tasks' / 't-late').read_text() == ''
     assert (holder / 'tasks' / 't-new').read_text() == 'error: rewritten by an atomic writer'

@@ -175,7 +175,7 @@ def test_check_mode_with_an_existing_name(run_module, root):
 
 def test_wait_until_finished(run_module, root):
     holder = make_provider(root, 'p', dict(REPLIES, order_status=sequence(IN_PROGRESS, IN_PROGRESS, FINISHED)))
-    result = run_module(bx_provider_order, args_for(root, name='web-1', wait=True, poll_interval=0))
+    result = run_module(bx_provider_order, args_for(root, name='web-1', wait=True, poll_interval=1))
     assert (result['changed'], result['task_id'], result['polls']) == (True, 'T-1', 3)
     assert result['order_status'] == dict(FINISHED, server_password='********')
     assert result['params'] == {'provider_order': {'p': {'task_id': 'T-1', 'server_password': '********'}}}
@@ -193,7 +193,7 @@ def test_wait_reveals_secrets_when_asked(run_module, root):
 def test_wait_on_an_existing_name_goes_on_waiting(run_module, root):
     holder = make_provider(root, 'p', dict(REPLIES, order_status=sequence(IN_PROGRESS, IN_PROGRESS, FINISHED)))
     run_module(bx_provider_order, args_for(root, name='web-1'))
-    result = run_module(bx_provider_order, args_for(root, name='web-1', wait=True, poll_interval=0))
+    result = run_module(bx_provider_order, args_for(root, name='web-1', wait=True, poll_interval=1))
     assert (result['changed'], result['task_id'], result['polls']) == (False, 'T-1', 2)
     assert result['order_status']['status'] == 'finished'
     assert result['params'] == {'provider_order': {'p': result['order_status']}}
@@ -206,7 +206,7 @@ def test_wait_on_an_existing_name_goes_on_waiting(run_module, root):
 ])
 def test_wait_ending_in_failure(run_module, root, final, text):
     holder = make_provider(root, 'p', dict(REPLIES, order_status=sequence(IN_PROGRESS, final)))
-    result = run_module(bx_provider_order, args_for(root, wait=True, poll_interval=0))
+    result = run_module(bx_provider_order, args_for(root, wait=True, poll_interval=1))
     assert result['failed'] is True
     assert (result['msg'], result['message'], result['error']) == (text, text, 1)
     assert (result['task_id'], result['polls'], result['order_status']) == ('T-1', 2, final)
@@ -252,7 +252,7 @@ def test_wait_uses_poll_interval_and_wait_timeout(run_module, root, monkeypatch)
 def test_status_error_while_waiting_fails_at_once(run_module, root):
     bad = {'error': 3, 'error_message': 'unknown task'}
     holder = make_provider(root, 'p', dict(REPLIES, order_status=sequence(IN_PROGRESS, bad, FINISHED)))
-    result = run_module(bx_provider_order, args_for(root, wait=True, poll_interval=0))
+    result = run_module(bx_provider_order, args_for(root, wait=True, poll_interval=1))
     text = 'cmd=`%s/bin/p order_status T-1` return unknown task' % holder
     assert (result['msg'], result['message'], result['error']) == (text, text, 3)
     assert (result['task_id'], result['polls']) == ('T-1', 2)
@@ -300,7 +300,9 @@ def test_hostile_config_id(run_module, root, tmp_path, config_id):
     ({'config_id': None}, 'missing required arguments: config_id'),
     ({'provider': None}, 'missing required arguments: provider'),
     ({'wait_timeout': -1}, 'wait_timeout must not be negative, got -1'),
-    ({'poll_interval': -5}, 'poll_interval must not be negative, got -5'),
+    ({'poll_interval': -5}, 'poll_interval must be at least 1 second, got -5'),
+    ({'poll_interval': 0}, 'poll_interval must be at least 1 second, got 0'),
+    ({'max_output': 10}, 'max_output must be at least 1024 bytes, got 10'),
     ({'timeout': 0}, 'timeout must be at least 1 second, got 0'),
     ({'name': 'web/1'}, "bxenv: invalid name 'web/1': must not contain '/'"),
 ])
