@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """The ``bx-provider`` command line on the collection's core.
 
-A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (PROTOCOL
+A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (docs/protocol.md
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
 exit status, with the Part A fixes. ``main(argv, stdout, stderr)`` is all a
 front end calls; processes run through the collection's one runner
@@ -369,7 +369,7 @@ _PLAIN = {
 
 
 def render_plain(document):
-    """Data lines, then ``message:<text>``, then ``error:<code>`` (PROTOCOL 4)."""
+    """Data lines, then ``message:<text>``, then ``error:<code>`` (docs/protocol.md section 4)."""
     lines = []
     for kind in sorted(document.get('params') or {}):
         lines.extend(_PLAIN[kind](document['params'][kind] or {}))

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The bx-provider command line (``_cli.main``) on real fake providers.
 
-What it prints (JSON and plain) and its exit status, against PROTOCOL
+What it prints (JSON and plain) and its exit status, against docs/protocol.md
 sections 4, 5, 6 and 11, and the Part A fixes.
 """
 
@@ -69,7 +69,7 @@ def mtime(holder, task_id):
     return int(os.stat(os.path.join(holder, 'tasks', task_id)).st_mtime)
 
 
-# Option parsing (PROTOCOL 5) ------------------------------------------------
+# Option parsing (docs/protocol.md 5) ------------------------------------------------
 
 @pytest.mark.parametrize('argv, expected', [
     ([], {'action': 'list', 'output': 'plain', 'verbose': False}),
@@ -112,7 +112,7 @@ def test_parse_args_problems(argv, problem):
     assert _cli.parse_args(argv)[1] == problem
 
 
-# Usage (PROTOCOL 5: stdout, rc 0) --------------------------------------------
+# Usage (docs/protocol.md 5: stdout, rc 0) --------------------------------------------
 
 @pytest.mark.parametrize('args', [
     ['-h'], ['--help', '-a', 'list'], ['-a', 'bogus'], ['-a', ''], ['-o', 'xml'], ['-o', ''],
@@ -201,6 +201,14 @@ def test_list_broken_provider_is_an_entry(root, sp):
     assert broken['error'] == 1
     assert 'broken' in broken['message'] and 'help' in broken['message'] and 'trace here' in broken['message']
     assert run(root)[1] == 'provider:status:broken:error\nprovider:status:superprovider:enabled\n'
+
+
+def test_list_shows_a_folder_with_a_refused_name(root, sp):
+    os.makedirs(os.path.join(root, 'space prov', 'bin'))
+    assert run(root) == (0, 'provider:status:space prov:error\nprovider:status:superprovider:enabled\n', '')
+    rc, doc = run_json(root)
+    assert doc['params']['providers']['space prov'] == {'error': 1, 'message': (
+        "bxenv: invalid provider name 'space prov': must not contain whitespace or control characters (found ' ')")}
 
 
 # status (6.2) -----------------------------------------------------------------
@@ -465,7 +473,7 @@ def test_orders_list_no_tasks_is_null(root):
     holder = make_provider(root, 'p')
     add_task(holder, 'x')
     os.remove(os.path.join(holder, 'tasks', 'x'))
-    assert run_json(root, '-a', 'orders_list', '--provider', 'p') == (0, {'params': {'provider_order_list': {'p': None}}})
+    assert run(root, '-o', 'json', '-a', 'orders_list', '--provider', 'p') == (0, '{"params":{"provider_order_list":null}}', '')
     assert run(root, '-a', 'orders_list', '--provider', 'p') == (0, '', '')
 
 
