@@ -106,7 +106,10 @@ def _read(path):
 
 
 def build(output):
-    """Write the zipapp to ``output`` (mode 0755); returns the archive's member names."""
+    """Write the zipapp to ``output`` (mode 0755); returns the archive's member names.
+
+    The folder of ``output`` is made when it does not exist yet.
+    """
     files = module_utils_closure()
     members = [('__main__.py', _read(ENTRY))]
     parts = PACKAGE.split('.')
@@ -114,6 +117,9 @@ def build(output):
         members.append(('/'.join(parts[:depth]) + '/__init__.py', b''))
     for name, path in files:
         members.append(('/'.join(parts) + '/' + name + '.py', _read(path)))
+    folder = os.path.dirname(output)
+    if folder:
+        os.makedirs(folder, exist_ok=True)
     temporary = output + '.tmp'
     with open(temporary, 'wb') as handle:
         handle.write(SHEBANG)
@@ -132,7 +138,7 @@ def main(argv=None):
     output = os.path.abspath(args.output)
     try:
         members = build(output)
-    except BuildError as exc:
+    except (BuildError, OSError) as exc:
         sys.stderr.write('build_bx_provider: %s\n' % exc)
         return 1
     sys.stdout.write('%s: %d files\n' % (output, len(members)))

@@ -12,10 +12,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
@@ -50,10 +51,26 @@ def usable_record(providers, name, routine, option):
     return record
 
 
+def refused_folders(root):
+    """``{name: problem}`` for the folders of ``root`` whose names are not valid
+    provider names (``space prov``); dot-folders, the collection's own, are left out."""
+    refused = {}
+    for name in os.listdir(root):
+        problem = id_problem(name)
+        if problem and not name.startswith('.') and os.path.isdir(os.path.join(root, name)):
+            refused[name] = problem
+    return refused
+
+
 def list_providers(providers, workers=DEFAULT_WORKERS):
-    """PROTOCOL 6.1: every provider's status; broken ones become error entries."""
+    """docs/protocol.md 6.1: every provider's status; broken ones become error entries.
+
+    A folder whose name the collection refuses as a provider name is an error
+    entry naming the problem, so an operator sees it is there.
+    """
     try:
         names = providers.names()
+        refused = refused_folders(providers.root)
     except OSError as exc:
         raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, _strerror(exc)))
 
@@ -66,11 +83,18 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
             return {'error': 1, 'message': 'bxProvider::optionsProvider: Provider %s not exist on the host' % name}
         return {'status': record['status']}
 
-    return params_document('providers', dict(zip(names, parallel_map(entry, names, workers))))
+    entries = dict(zip(names, parallel_map(entry, names, workers)))
+    for name, problem in refused.items():
+        entries[_printable(name)] = {'error': 1, 'message': _refused_message(name, problem)}
+    return params_document('providers', entries)
+
+
+def _refused_message(name, problem):
+    return 'bxenv: invalid provider name %r: %s' % (_printable(name), problem)
 
 
 def status(providers, name):
-    """PROTOCOL 6.2: the provider record."""
+    """docs/protocol.md 6.2: the provider record."""
     check_provider_name(name)
     record = providers.probe(name)
     if record['status'] == 'not_exists':
@@ -79,13 +103,13 @@ def status(providers, name):
 
 
 def configs(providers, name):
-    """PROTOCOL 6.3: the provider's configs reply."""
+    """docs/protocol.md 6.3: the provider's configs reply."""
     record = usable_record(providers, name, 'configsProvider', 'configs')
     return params_document('provider_configs', {name: providers.call(record, 'configs')})
 
 
 def status_reply(providers, record, task_id, routine):
-    """``order_status <task_id>`` with its status checked (PROTOCOL 6.5 step 4-5)."""
+    """``order_status <task_id>`` with its status checked (docs/protocol.md 6.5 step 4-5)."""
     reply = providers.call(record, 'order_status', task_id)
     if reply.get('status') in (None, ''):
         raise BxError("bxProvider::%s: Provider %s doesn't return status for task_id=%s"
@@ -94,7 +118,7 @@ def status_reply(providers, record, task_id, routine):
 
 
 def order_status(providers, name, task_id):
-    """PROTOCOL 6.5: the provider's status reply with the task file laid over it."""
+    """docs/protocol.md 6.5: the provider's status reply with the task file laid over it."""
     if task_id is None:
         raise BxError('bxProvider::order_status2Provider: You must provide task_id for status request')
     check_id(task_id, 'task_id')
@@ -105,7 +129,7 @@ def order_status(providers, name, task_id):
 
 
 def order_record(providers, name, config_id):
-    """PROTOCOL 6.4 steps 1-3: check the input, probe, return the record to order with."""
+    """docs/protocol.md 6.4 steps 1-3: check the input, probe, return the record to order with."""
     if config_id is None:
         raise BxError('bxProvider::order2Provider: You must provide config_id for order')
     check_id(config_id, 'config_id')
@@ -113,7 +137,7 @@ def order_record(providers, name, config_id):
 
 
 def order(providers, name, config_id):
-    """PROTOCOL 6.4: place an order and write its empty task file."""
+    """docs/protocol.md 6.4: place an order and write its empty task file."""
     return place_order(providers, order_record(providers, name, config_id), config_id)
 
 
@@ -206,28 +230,39 @@ def _orders_of(providers, records, workers):
 
 
 def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
-    """PROTOCOL 6.6: the orders of one provider, or of every usable one.
+    """docs/protocol.md 6.6: the orders of one provider, or of every usable one.
 
     Over all providers, unusable ones are left out silently as in the
-    original; a provider that breaks the protocol is left out too and named
-    in ``warnings`` (a list to append to) instead of killing the whole list.
+    original; a provider that breaks the protocol, and a folder whose name is
+    not a valid provider name, are left out too and named in ``warnings`` (a
+    list to append to) instead of killing the whole list.
     """
     if name:
         check_provider_name(name)
         record = providers.probe(name)
         ids = _provider_task_ids(record)
-        return params_document('provider_order_list', _orders_of(providers, [(record, ids)], workers))
+        # The original prints {"provider_order_list":null} for one provider
+        # with no task files (over all providers such a provider is null).
+        return params_document('provider_order_list',
+                               _orders_of(providers, [(record, ids)], workers) if ids else None)
     try:
         names = providers.names()
+        refused = refused_folders(providers.root)
     except OSError as exc:
         raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, _strerror(exc)))
+
+    def left_out(provider, cause):
+        if warnings is not None:
+            warnings.append('provider %s left out of orders_list: %s' % (_printable(provider), cause))
+
+    for folder in sorted(refused):
+        left_out(folder, _refused_message(folder, refused[folder]))
 
     def probe(provider):
         try:
             record = providers.probe(provider)
         except BxError as exc:
-            if warnings is not None:
-                warnings.append('provider %s left out of orders_list: %s' % (provider, exc.message))
+            left_out(provider, exc.message)
             return None
         try:
             return record, _provider_task_ids(record)

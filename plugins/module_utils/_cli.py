@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """The ``bx-provider`` command line on the collection's core.
 
-A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (PROTOCOL
+A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (docs/protocol.md
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
 exit status, with the Part A fixes. ``main(argv, stdout, stderr)`` is all a
 front end calls; processes run through the collection's one runner
@@ -20,7 +20,10 @@ Differences from the original command, on purpose:
 * ``-v`` is accepted and does nothing (the original created an empty
   ``/opt/webdir/logs/providers.debug``);
 * providers never read the terminal: their stdin is empty;
-* words that are not options are ignored, as the original ignored them.
+* words that are not options are ignored, as the original ignored them;
+* ``order_to_host`` starts the pool set-up job as the original did, and it
+  is recorded (``_setup_job``); an already complete order is the original's
+  error 1 (docs/protocol.md Part A 7, 15).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -29,7 +32,7 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _orders, _runner
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _orders, _runner, _setup_job
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -66,9 +69,9 @@ OUTPUTS = ('json', 'plain', 'txt', 'text')
 # Option kinds. Strings take an optional value ("" when none is given, as
 # Getopt's ``:s``); integers need one; flags take none.
 _STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir',
-            'owner', 'group')
+            'owner', 'group', 'jobs_dir', 'ansible_playbook')
 _INTEGERS = ('timeout', 'workers', 'max_output')
-_FLAGS = ('verbose', 'help', 'force', 'retry_failed')
+_FLAGS = ('verbose', 'help', 'force', 'retry_failed', 'no_setup_job')
 _SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
 _ORIGINAL = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'verbose', 'help')
 
@@ -109,6 +112,13 @@ Options of this implementation:
       --force            install: reinstall the same archive; uninstall: remove
                          even with orders that are not complete
       --retry_failed     order_to_host: retry a pool-add that failed before
+      --no_setup_job     order_to_host: do not start the pool set-up playbook
+                         (started by default after an add, as a background job)
+      --jobs_dir DIR     where the set-up job's folder is made
+                         (default: /opt/webdir/temp)
+      --ansible_playbook PATH
+                         the ansible-playbook that runs the set-up job
+                         (default: /usr/bin/ansible-playbook)
 
 Short options can be bundled (-vo json). The exit status is the error code
 of the result (0 on success); this text is printed with status 0.
@@ -120,7 +130,8 @@ def _defaults():
     options.update(dict((name, False) for name in _FLAGS))
     options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
                    pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT,
-                   workers=_actions.DEFAULT_WORKERS, max_output=_runner.DEFAULT_MAX_OUTPUT)
+                   workers=_actions.DEFAULT_WORKERS, max_output=_runner.DEFAULT_MAX_OUTPUT,
+                   jobs_dir=_setup_job.DEFAULT_JOBS_DIR, ansible_playbook=_setup_job.DEFAULT_ANSIBLE_PLAYBOOK)
     return options
 
 
@@ -223,13 +234,27 @@ def _not_available(action):
     return BxError('%s: action %s is not available in this build' % (NAME, action))
 
 
-def _order_to_host_action(providers, options):
+def _order_to_host_action(providers, options, warnings):
+    """docs/protocol.md 6.7 and 8, with the command's own answers (Part A 7, 15)."""
     if _ssh is None:
         raise _not_available('order_to_host')
     copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
     result = _order_to_host.order_to_host(providers, options['provider'], options['task_id'], options['pool_dir'],
                                           copy_key, retry_failed=options['retry_failed'])
-    return result['document']
+    document = result['document']
+    already = 'bxProvider::order_to_hostProvider: task_id=%s already ' % options['task_id']
+    if str(document.get('message', '')).startswith(already):
+        # Part A 7: the web interface reads only the exit status, so a second
+        # "add" of a complete order keeps the original's error 1.
+        raise BxError(document['message'])
+    if result['changed'] and not options['no_setup_job']:
+        # The server is in the pool now (or was, by an interrupted run):
+        # start its set-up as the original did; the add stands either way.
+        try:
+            _setup_job.start(options['pool_dir'], options['jobs_dir'], options['ansible_playbook'])
+        except _setup_job.NotStarted as exc:
+            warnings.append('pool set-up job not started: %s' % exc)
+    return document
 
 
 def _install(providers, options):
@@ -256,7 +281,7 @@ _HANDLERS = {
         providers, options['provider'], options['task_id']),
     'orders_list': lambda providers, options, warnings: _actions.orders_list(
         providers, options['provider'], options['workers'], warnings),
-    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options),
+    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options, warnings),
     'install': lambda providers, options, warnings: _install(providers, options),
     'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
 }
@@ -369,7 +394,7 @@ _PLAIN = {
 
 
 def render_plain(document):
-    """Data lines, then ``message:<text>``, then ``error:<code>`` (PROTOCOL 4)."""
+    """Data lines, then ``message:<text>``, then ``error:<code>`` (docs/protocol.md section 4)."""
     lines = []
     for kind in sorted(document.get('params') or {}):
         lines.extend(_PLAIN[kind](document['params'][kind] or {}))

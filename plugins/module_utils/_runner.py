@@ -7,7 +7,10 @@
 Every external process (providers, ssh, the pool set-up playbook) starts
 here: an argv list and never a shell, stdin empty unless data is given, a
 session of its own, and a timeout after which the whole process group gets
-TERM, then KILL after a grace. Output is read until EOF on both pipes, so an
+TERM, then KILL after a grace. The one exception to the timeout is
+``start_detached``: a background job that must outlive its caller (the pool
+set-up job of ``bx-provider``), started in a session of its own and recorded,
+never waited for. Output is read until EOF on both pipes, so an
 answer written after any silence is kept; each stream is bounded, and a child
 that writes more is killed instead of filling the memory.
 
@@ -26,6 +29,7 @@ import os
 import selectors
 import signal
 import subprocess
+import sys
 import time
 
 DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024
@@ -109,6 +113,58 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
                 pipe.close()
     return Result(argv, rc=process.returncode, stdout=bytes(output['stdout']), stderr=bytes(output['stderr']),
                   elapsed=clock() - started, timed_out=timed_out, overflow=overflow)
+
+
+# The watcher of a detached job: runs the job (argv[2:]), passes TERM, INT and
+# HUP on to it, and when it ends writes its exit status (128 + signal number
+# when a signal ended it; 127 when it could not be started) to the file
+# ``rc`` of the folder open as descriptor argv[1]: first as ``rc.tmp``, then
+# renamed, so ``rc`` is always whole. Self-contained: it must not depend on
+# where this file was loaded from.
+_WATCHER = r"""
+import os, signal, subprocess, sys
+folder = int(sys.argv[1])
+try:
+    child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
+except OSError as exc:
+    sys.stderr.write('cannot run %s: %s\n' % (sys.argv[2], exc.strerror or exc))
+    rc = 127
+else:
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(number, lambda number, frame: child.send_signal(number))
+    rc = child.wait()
+    rc = 128 - rc if rc < 0 else rc
+sys.stderr.flush()
+fd = os.open('rc.tmp', os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644, dir_fd=folder)
+os.write(fd, b'%d\n' % rc)
+os.close(fd)
+os.rename('rc.tmp', 'rc', src_dir_fd=folder, dst_dir_fd=folder)
+"""
+
+
+def start_detached(argv, output, cwd=None, record_fd=None):
+    """Start ``argv`` in the background and return at once with its pid.
+
+    For work that must outlive the caller (the pool set-up job of
+    ``bx-provider``): a session of its own (it leads its process group), no
+    controlling terminal, stdin ``/dev/null``, stdout and stderr both to the
+    open file descriptor ``output``; no other descriptor of ours is passed
+    on, and it is never waited for or killed here.
+
+    With ``record_fd`` (an open folder descriptor), the process started is a
+    small watcher on this Python that runs ``argv``, waits for it and writes
+    its exit status to ``rc`` in that folder (see ``_WATCHER``); the pid is
+    the watcher's, so signalling it reaches the job. Raises OSError when
+    nothing could be started.
+    """
+    if record_fd is not None:
+        argv = [sys.executable, '-I', '-c', _WATCHER, str(record_fd)] + list(argv)
+    # The sanctioned place for Popen (see the module docstring).
+    process = subprocess.Popen(  # pylint: disable=ansible-bad-function
+        argv, stdin=subprocess.DEVNULL, stdout=output, stderr=output, cwd=cwd, close_fds=True,
+        pass_fds=() if record_fd is None else (record_fd,), start_new_session=True)
+    # Not waited for: when the caller exits first, init reaps the job.
+    return process.pid
 
 
 def _pump(process, data, output, deadline, max_output, clock):

@@ -31,7 +31,8 @@ options:
       - C(configs) gives the provider's server configurations.
       - C(orders_list) gives the orders placed from this appliance, of one
         O(provider) or of every usable provider. Over all providers, one that
-        breaks the protocol is left out with a warning.
+        breaks the protocol (and a folder whose name is not a valid provider
+        name) is left out with a warning naming it.
       - C(order_status) gives the provider's status of one order, with the
         appliance's own state of it (complete, error) laid over it.
     type: str
@@ -124,7 +125,8 @@ params:
       description:
         - 'Provider name to C({"status": <status>}), or to an error entry
           C({"error": 1, "message": "..."}) for a provider without an
-          executable or one that broke the protocol.'
+          executable, one that broke the protocol, or a folder whose name is
+          not a valid provider name (the message names the problem).'
       returned: O(query=list)
       type: dict
       sample:
@@ -178,8 +180,13 @@ params:
         - 'Provider name to C(null) (no orders) or to task id to
           C({"error": <code or 0>, "message": <text>, "status": <status>, "mtime": <epoch>}).
           A task whose status call failed has no C(status) key.'
+        - With O(provider) set and no orders, C(provider_order_list) itself is
+          C(null), as the original prints it.
+        - Over all providers, a provider that breaks the protocol and a folder
+          whose name is not a valid provider name are left out and named in a
+          warning.
       returned: O(query=orders_list)
-      type: dict
+      type: raw
       sample:
         superprovider:
           "1001": {error: 0, message: "", status: complete, mtime: 1795831531}

@@ -159,8 +159,9 @@ collections_path() {
     echo "$root"
 }
 
-# Debian packages the suites need; installed only when missing.
-APT_PACKAGES=(openssh-server openssh-client iproute2 util-linux procps openssl coreutils)
+# Debian packages the suites need; installed only when missing. php-cli runs
+# the web-interface client of tests/webui.
+APT_PACKAGES=(openssh-server openssh-client iproute2 util-linux procps openssl coreutils php-cli)
 ensure_apt_packages() {
     local missing=() p
     for p in "${APT_PACKAGES[@]}"; do

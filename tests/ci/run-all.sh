@@ -40,6 +40,7 @@ step units-2.19            units        tests/ci/pytest.sh 2.19 tests/unit
 step units-2.16            units        tests/ci/pytest.sh 2.16 tests/unit
 step units-2.21            units        tests/ci/pytest.sh 2.21 tests/unit
 step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
+step webui                 units        tests/ci/pytest.sh 2.19 tests/webui
 step integration-2.19      integration  tests/ci/integration.sh 2.19
 step integration-2.16      integration  tests/ci/integration.sh 2.16
 step integration-2.21      integration  tests/ci/integration.sh 2.21

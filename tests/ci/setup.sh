@@ -3,7 +3,8 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # Everything the suites need, idempotent and quick when already there:
-# Debian packages (sshd for the lab hosts, iproute2 for network namespaces),
+# Debian packages (sshd for the lab hosts, iproute2 for network namespaces,
+# php-cli for the web-interface client),
 # the three pinned controller venvs (built in parallel), shellcheck.
 set -euo pipefail
 # shellcheck source=tests/ci/lib.sh

@@ -63,6 +63,14 @@ def test_build_is_reproducible(zipapp, tmp_path):
         assert first.read() == second.read()
 
 
+def test_build_makes_the_output_folder(zipapp, tmp_path):
+    output = str(tmp_path / 'new' / 'bin' / 'bx-provider')
+    assert build(output) == output
+    with open(zipapp, 'rb') as first, open(output, 'rb') as second:
+        assert first.read() == second.read()
+    assert os.listdir(os.path.dirname(output)) == ['bx-provider']
+
+
 def test_build_refuses_a_core_that_needs_ansible(tmp_path):
     # A copy of the sources where _cli.py pulls in the AnsibleModule glue.
     copy = str(tmp_path / 'repo')

@@ -12,6 +12,10 @@ one reply per call, in order, the last one repeating. In ``stdout`` and in
 printed objects, ``{n}`` becomes a per-provider counter (1, 2, ...) that is
 bumped under a lock, so concurrent orders get distinct ids. Every call is
 appended to ``<holder>/calls.log`` as one JSON line of its argv.
+
+``make_ansible_playbook(folder, rc)`` writes a fake ``ansible-playbook`` for
+the pool set-up job; ``playbook_calls`` reads what it was run with and
+``finished_jobs`` the job folders once their jobs have ended.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +25,7 @@ __metaclass__ = type
 import json
 import os
 import sys
+import time
 
 SCRIPT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'integration', 'targets', 'setup_fake_provider', 'files', 'fake_provider.py')
@@ -104,6 +109,60 @@ def make_script_provider(root, name, script, help_reply=None):
 def sequence(*replies):
     """Replies given one per call, in order; the last one repeats."""
     return {'__sequence__': list(replies)}
+
+
+FAKE_PLAYBOOK = '''
+import json, os, sys, time
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), 'ansible-playbook.calls'), 'a') as handle:
+    handle.write(json.dumps({'argv': sys.argv, 'cwd': os.getcwd()}) + '\\n')
+print('PLAY [bitrix-hosts] ****')
+sys.stdout.flush()
+time.sleep(%r)
+sys.stderr.write('fake ansible-playbook ends with %d\\n')
+sys.exit(%d)
+'''
+
+
+def make_ansible_playbook(folder, rc=0, sleep=0):
+    """A fake ``ansible-playbook`` in ``folder``: records its argv and working
+    directory in ``<folder>/ansible-playbook.calls`` (one JSON line per run),
+    prints a line, waits ``sleep`` seconds, writes to stderr and exits ``rc``."""
+    os.makedirs(str(folder), exist_ok=True)
+    path = os.path.join(str(folder), 'ansible-playbook')
+    with open(path, 'w') as handle:
+        handle.write('#!%s\n%s' % (sys.executable, FAKE_PLAYBOOK % (sleep, rc, rc)))
+    os.chmod(path, 0o755)
+    return path
+
+
+def playbook_calls(path):
+    """What the fake ``ansible-playbook`` at ``path`` was run with, in order."""
+    calls_file = path + '.calls'
+    if not os.path.exists(calls_file):
+        return []
+    with open(calls_file) as handle:
+        return [json.loads(line) for line in handle]
+
+
+def finished_jobs(jobs_dir, seconds=20):
+    """``{folder name: {file: content}}`` of the jobs in ``jobs_dir``, once
+    every one has written its ``rc``."""
+    deadline = time.monotonic() + seconds
+    while True:
+        names = sorted(os.listdir(jobs_dir))
+        if all(os.path.exists(os.path.join(jobs_dir, name, 'rc')) for name in names):
+            break
+        if time.monotonic() > deadline:
+            raise AssertionError('jobs in %s did not end: %s' % (jobs_dir, names))
+        time.sleep(0.05)
+    jobs = {}
+    for name in names:
+        folder = os.path.join(jobs_dir, name)
+        jobs[name] = {}
+        for file_name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, file_name)) as handle:
+                jobs[name][file_name] = handle.read()
+    return jobs
 
 
 class RecordingRunner(object):

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The bx-provider actions on real fake providers: documents and messages (PROTOCOL 6, 7, 11)."""
+"""The bx-provider actions on real fake providers: documents and messages (docs/protocol.md 6, 7, 11)."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -70,6 +70,16 @@ def test_list_entries(root):
     assert providers['broken']['error'] == 1
     assert 'provider broken, action help' in providers['broken']['message']
     assert sorted(providers) == ['broken', 'gone', 'good', 'mute', 'off']
+
+
+def test_list_names_a_folder_with_a_refused_name(root):
+    make_provider(root, 'good')
+    os.makedirs(os.path.join(root, 'space prov', 'bin'))
+    os.makedirs(os.path.join(root, '.good.staging-x'))
+    open(os.path.join(root, 'a file'), 'w').close()
+    providers = _actions.list_providers(prov(root))['params']['providers']
+    assert providers == {'good': {'status': 'enabled'}, 'space prov': {'error': 1, 'message': (
+        "bxenv: invalid provider name 'space prov': must not contain whitespace or control characters (found ' ')")}}
 
 
 def test_list_same_with_1_and_8_workers(root):
@@ -280,7 +290,8 @@ def test_orders_list_one_provider(root):
 def test_orders_list_empty_tasks_is_null(root):
     holder = make_provider(root, 'p')
     os.makedirs(os.path.join(holder, 'tasks'))
-    assert _actions.orders_list(prov(root), 'p') == {'params': {'provider_order_list': {'p': None}}}
+    # The original's document for one provider with no task files.
+    assert _actions.orders_list(prov(root), 'p') == {'params': {'provider_order_list': None}}
 
 
 def test_orders_list_one_provider_errors(root):
@@ -307,12 +318,16 @@ def test_orders_list_all(root):
     add_task(off, '1')
     broken = make_provider(root, 'broken', help_reply=raw('{"options": 5}'))
     add_task(broken, '1')
+    os.makedirs(os.path.join(root, 'space prov', 'tasks'))
     warnings = []
     orders = _actions.orders_list(prov(root), None, 8, warnings)['params']['provider_order_list']
     assert sorted(orders) == ['empty', 'good']
     assert orders['empty'] is None
     assert orders['good']['1']['status'] == 'finished'
-    assert len(warnings) == 1 and warnings[0].startswith('provider broken left out of orders_list: ')
+    assert len(warnings) == 2
+    assert warnings[0] == ("provider space prov left out of orders_list: bxenv: invalid provider name 'space prov': "
+                           "must not contain whitespace or control characters (found ' ')")
+    assert warnings[1].startswith('provider broken left out of orders_list: ')
 
 
 def test_orders_list_all_no_providers_and_missing_root(root, tmp_path):

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The bx-provider command line (``_cli.main``) on real fake providers.
 
-What it prints (JSON and plain) and its exit status, against PROTOCOL
+What it prints (JSON and plain) and its exit status, against docs/protocol.md
 sections 4, 5, 6 and 11, and the Part A fixes.
 """
 
@@ -14,13 +14,15 @@ __metaclass__ = type
 import io
 import json
 import os
+import re
 
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
+    calls, finished_jobs, make_ansible_playbook, make_provider, playbook_calls, raw)
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import FakeResolver, make_pool
 
@@ -69,7 +71,7 @@ def mtime(holder, task_id):
     return int(os.stat(os.path.join(holder, 'tasks', task_id)).st_mtime)
 
 
-# Option parsing (PROTOCOL 5) ------------------------------------------------
+# Option parsing (docs/protocol.md 5) ------------------------------------------------
 
 @pytest.mark.parametrize('argv, expected', [
     ([], {'action': 'list', 'output': 'plain', 'verbose': False}),
@@ -88,6 +90,11 @@ def mtime(holder, task_id):
     (['--', '-a', 'status'], {'action': 'list'}),
     (['--timeout', '5', '--workers=2'], {'timeout': 5, 'workers': 2}),
     (['--provider', 'a', '--provider', 'b'], {'provider': 'b'}),
+    ([], {'no_setup_job': False, 'jobs_dir': '/opt/webdir/temp', 'ansible_playbook': '/usr/bin/ansible-playbook'}),
+    (['--no_setup_job', '--jobs_dir', '/j', '--ansible_playbook=/a'],
+     {'no_setup_job': True, 'jobs_dir': '/j', 'ansible_playbook': '/a'}),
+    (['--n', '--j', '/j', '--an', '/a', '--a', 'list'],
+     {'no_setup_job': True, 'jobs_dir': '/j', 'ansible_playbook': '/a', 'action': 'list'}),
 ])
 def test_parse_args(argv, expected):
     options, problem = _cli.parse_args(argv)
@@ -112,7 +119,7 @@ def test_parse_args_problems(argv, problem):
     assert _cli.parse_args(argv)[1] == problem
 
 
-# Usage (PROTOCOL 5: stdout, rc 0) --------------------------------------------
+# Usage (docs/protocol.md 5: stdout, rc 0) --------------------------------------------
 
 @pytest.mark.parametrize('args', [
     ['-h'], ['--help', '-a', 'list'], ['-a', 'bogus'], ['-a', ''], ['-o', 'xml'], ['-o', ''],
@@ -201,6 +208,14 @@ def test_list_broken_provider_is_an_entry(root, sp):
     assert broken['error'] == 1
     assert 'broken' in broken['message'] and 'help' in broken['message'] and 'trace here' in broken['message']
     assert run(root)[1] == 'provider:status:broken:error\nprovider:status:superprovider:enabled\n'
+
+
+def test_list_shows_a_folder_with_a_refused_name(root, sp):
+    os.makedirs(os.path.join(root, 'space prov', 'bin'))
+    assert run(root) == (0, 'provider:status:space prov:error\nprovider:status:superprovider:enabled\n', '')
+    rc, doc = run_json(root)
+    assert doc['params']['providers']['space prov'] == {'error': 1, 'message': (
+        "bxenv: invalid provider name 'space prov': must not contain whitespace or control characters (found ' ')")}
 
 
 # status (6.2) -----------------------------------------------------------------
@@ -465,7 +480,7 @@ def test_orders_list_no_tasks_is_null(root):
     holder = make_provider(root, 'p')
     add_task(holder, 'x')
     os.remove(os.path.join(holder, 'tasks', 'x'))
-    assert run_json(root, '-a', 'orders_list', '--provider', 'p') == (0, {'params': {'provider_order_list': {'p': None}}})
+    assert run(root, '-o', 'json', '-a', 'orders_list', '--provider', 'p') == (0, '{"params":{"provider_order_list":null}}', '')
     assert run(root, '-a', 'orders_list', '--provider', 'p') == (0, '', '')
 
 
@@ -528,21 +543,34 @@ class KeyCopy(object):
 
 @pytest.fixture
 def pool(tmp_path, monkeypatch):
-    """A pool folder with its key, DNS from a table, and a recording key copy."""
+    """A pool folder with its key and set-up playbooks, DNS from a table, a
+    recording key copy, a jobs folder and a fake ansible-playbook."""
     path = make_pool(tmp_path / 'pool')
     os.makedirs(os.path.join(path, 'keys'))
-    for name in ('id_rsa', 'id_rsa.pub'):
-        open(os.path.join(path, 'keys', name), 'w').close()
+    for name in ('id_rsa', 'id_rsa.pub', 'common.yml', 'monitor.yml'):
+        open(os.path.join(path, 'keys' if name.startswith('id_') else '', name), 'w').close()
     with open(os.path.join(path, 'ansible.cfg'), 'w') as handle:
         handle.write('[defaults]\nprivate_key_file = %s/keys/id_rsa\n' % path)
     monkeypatch.setattr(_naming, 'SystemResolver', FakeResolver)
     copier = KeyCopy()
     monkeypatch.setattr(_cli, '_ssh', copier)
-    return {'path': path, 'keys': copier}
+    jobs = str(tmp_path / 'temp')
+    os.makedirs(jobs)
+    return {'path': path, 'keys': copier, 'jobs': jobs, 'playbook': make_ansible_playbook(tmp_path / 'bin')}
 
 
 def to_host(root, pool, *args):
-    return run(root, '-a', 'order_to_host', '--provider', 'p', '--pool_dir', pool['path'], *args)
+    return run(root, '-a', 'order_to_host', '--provider', 'p', '--pool_dir', pool['path'], '--jobs_dir', pool['jobs'],
+               '--ansible_playbook', pool['playbook'], *args)
+
+
+def only_job(pool, kind='common'):
+    """The one finished set-up job in the pool's jobs folder: (name, files)."""
+    jobs = finished_jobs(pool['jobs'])
+    assert len(jobs) == 1, jobs
+    name, files = jobs.popitem()
+    assert re.match(r'\A%s_[0-9]{10}\Z' % kind, name), name
+    return name, files
 
 
 def test_order_to_host_adds_the_server(root, pool):
@@ -557,11 +585,72 @@ def test_order_to_host_adds_the_server(root, pool):
         assert handle.read() == 'complete: Server=%s is added to the pool' % SERVER
     with open(os.path.join(pool['path'], 'hosts')) as handle:
         assert 'ansible_ssh_host=%s' % SERVER in handle.read()
-    # Part A 7: again is success without change, with the original's text.
+    # Part A 15: the set-up playbook ran as the original's background job, recorded.
+    name, files = only_job(pool)
+    playbook = os.path.join(pool['path'], 'common.yml')
+    assert files == {'cmd': 'INITIAL_CMD: %s  %s\n' % (pool['playbook'], playbook),
+                     'pid': files['pid'], 'rc': '0\n',
+                     'status': 'PLAY [bitrix-hosts] ****\nfake ansible-playbook ends with 0\n'}
+    assert re.match(r'\A[0-9]+\n\Z', files['pid'])
+    assert playbook_calls(pool['playbook']) == [{'argv': [pool['playbook'], playbook], 'cwd': pool['path']}]
+    # Part A 7: the command keeps the original's error 1 for a second add.
     assert to_host(root, pool, '--task_id', 't1') == (
-        0, 'message:bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool\n'
-        % SERVER, '')
+        1, 'message:bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool\n'
+        'error:1\n' % SERVER, '')
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json') == (1, json.dumps(
+        {'error': 1, 'message': 'bxProvider::order_to_hostProvider: task_id=t1 already complete: '
+                                'Server=%s is added to the pool' % SERVER}, separators=(',', ':')), '')
     assert len(pool['keys'].calls) == 1
+    assert len(os.listdir(pool['jobs'])) == 1 and len(playbook_calls(pool['playbook'])) == 1
+
+
+def test_order_to_host_monitor_job_and_its_failure(root, pool, tmp_path):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1')
+    os.makedirs(os.path.join(pool['path'], 'group_vars'))
+    with open(os.path.join(pool['path'], 'group_vars', 'bitrix-hosts.yml'), 'w') as handle:
+        handle.write('---\nmonitoring_status: enable\n')
+    pool['playbook'] = make_ansible_playbook(tmp_path / 'failing', rc=2)
+    assert to_host(root, pool, '--task_id', 't1') == (0, 'message:Server=%s is added to the pool\n' % SERVER, '')
+    name, files = only_job(pool, 'monitor')
+    assert files['cmd'] == 'INITIAL_CMD: %s  %s/monitor.yml\n' % (pool['playbook'], pool['path'])
+    assert (files['rc'], files['status']) == ('2\n', 'PLAY [bitrix-hosts] ****\nfake ansible-playbook ends with 2\n')
+
+
+@pytest.mark.parametrize('change, warning', [
+    (lambda pool: os.rmdir(pool['jobs']), 'cannot open the jobs folder {jobs}: No such file or directory'),
+    (lambda pool: os.remove(pool['playbook']), '{playbook} is not an executable file'),
+    (lambda pool: os.remove(os.path.join(pool['path'], 'common.yml')),
+     'the playbook {pool}/common.yml does not exist'),
+])
+def test_order_to_host_without_a_job_still_adds_and_says_why(root, pool, change, warning):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1')
+    change(pool)
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json') == (
+        0, '{"message":"Server=%s is added to the pool"}' % SERVER,
+        'bx-provider: warning: pool set-up job not started: %s\n'
+        % warning.format(jobs=pool['jobs'], playbook=pool['playbook'], pool=pool['path']))
+    assert playbook_calls(pool['playbook']) == []
+    assert not os.path.isdir(pool['jobs']) or os.listdir(pool['jobs']) == []
+
+
+def test_order_to_host_no_setup_job(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1', '--no_setup_job') == (
+        0, 'message:Server=%s is added to the pool\n' % SERVER, '')
+    assert os.listdir(pool['jobs']) == [] and playbook_calls(pool['playbook']) == []
+
+
+def test_order_to_host_default_job_places(root, pool, monkeypatch):
+    """Without the options: /opt/webdir/temp and /usr/bin/ansible-playbook, as the original."""
+    started = []
+    monkeypatch.setattr(_cli._setup_job, 'start', lambda *args: started.append(args))
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1')
+    assert run(root, '-a', 'order_to_host', '--provider', 'p', '--task_id', 't1', '--pool_dir', pool['path'])[0] == 0
+    assert started == [(pool['path'], '/opt/webdir/temp', '/usr/bin/ansible-playbook')]
 
 
 def test_order_to_host_not_ready_prints_the_order(root, pool):
@@ -570,6 +659,7 @@ def test_order_to_host_not_ready_prints_the_order(root, pool):
     assert to_host(root, pool, '--task_id', 't1') == (0, 'provider:order:p:t1', '')
     assert to_host(root, pool, '--task_id', 't1', '-o', 'json') == (
         0, '{"params":{"provider_order":{"p":{"status":"in_progress","task_id":"t1"}}}}', '')
+    assert os.listdir(pool['jobs']) == []
 
 
 @pytest.mark.parametrize('reply, content, text', [
@@ -584,6 +674,7 @@ def test_order_to_host_errors(root, pool, reply, content, text):
     add_task(holder, 't1', content)
     assert to_host(root, pool, '--task_id', 't1') == (1, 'message:%s\nerror:1\n' % text, '')
     assert pool['keys'].calls == []
+    assert os.listdir(pool['jobs']) == []
 
 
 def test_order_to_host_needs_a_task_file_and_a_task_id(root, pool):
@@ -599,6 +690,7 @@ def test_order_to_host_retry_failed(root, pool):
     add_task(holder, 't1', 'error: pool_not_created')
     assert to_host(root, pool, '--task_id', 't1', '--retry_failed') == (
         0, 'message:Server=%s is added to the pool\n' % SERVER, '')
+    assert only_job(pool)[1]['rc'] == '0\n'
 
 
 # Actions whose core is not in every build ---------------------------------------

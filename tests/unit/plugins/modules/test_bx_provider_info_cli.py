@@ -5,7 +5,7 @@
 
 Each row of the table is run through the module (``run_module``) and through
 the command (``_cli.main``, JSON output) on the same fake providers; both
-must give the outcome PROTOCOL states: the same ``params``, or the same
+must give the outcome docs/protocol.md states: the same ``params``, or the same
 ``error`` and ``message``.
 """
 
@@ -54,6 +54,9 @@ def world(root):
     make_provider(root, 'coded', {'configs': {'error': '2', 'error_message': 'quota'}})
     make_provider(root, 'garbled', {'configs': raw('<html>', stderr='proxy error')})
     make_provider(root, 'slow', {'configs': raw('{}', sleep=20)})
+    empty = make_provider(root, 'empty')
+    os.makedirs(os.path.join(empty, 'tasks'))
+    os.makedirs(os.path.join(root, 'space prov', 'bin'))
 
 
 def ok(params):
@@ -73,7 +76,10 @@ TABLE = [
     ('list', 'list', None, None, ok({'providers': {
         'sp': {'status': 'enabled'}, 'off': {'status': 'disabled'}, 'bare': {'status': 'exists'},
         'coded': {'status': 'enabled'}, 'garbled': {'status': 'enabled'}, 'slow': {'status': 'enabled'},
-        'noexec': {'error': 1, 'message': 'bxProvider::optionsProvider: Provider noexec not exist on the host'}}})),
+        'empty': {'status': 'enabled'},
+        'noexec': {'error': 1, 'message': 'bxProvider::optionsProvider: Provider noexec not exist on the host'},
+        'space prov': {'error': 1, 'message': "bxenv: invalid provider name 'space prov': must not contain "
+                                              "whitespace or control characters (found ' ')"}}})),
     ('status', 'status', 'bare', None, ok(lambda root: {'provider_options': {'bare': {
         'name': 'bare', 'status': 'exists', 'config': 'not_exists',
         'files': {'holder': os.path.join(root, 'bare'), 'execute': execute(root, 'bare'),
@@ -111,7 +117,9 @@ TABLE = [
         't2': {'error': 1, 'message': 'pool_not_created', 'status': 'error', 'mtime': mtime(root, 'sp', 't2')}}}})),
     ('orders_list-all', 'orders_list', None, None, ok(lambda root: {'provider_order_list': {'sp': {
         't1': {'error': 0, 'message': '', 'status': 'finished', 'mtime': mtime(root, 'sp', 't1')},
-        't2': {'error': 1, 'message': 'pool_not_created', 'status': 'error', 'mtime': mtime(root, 'sp', 't2')}}}})),
+        't2': {'error': 1, 'message': 'pool_not_created', 'status': 'error', 'mtime': mtime(root, 'sp', 't2')}},
+        'empty': None}})),
+    ('orders_list-one-empty', 'orders_list', 'empty', None, ok({'provider_order_list': None})),
     ('orders_list-disabled', 'orders_list', 'off', None,
      error('bxProvider::listOrders4Provider: Provider off disabled on the host')),
     ('orders_list-no-tasks', 'orders_list', 'coded', None, error(lambda root: (
@@ -172,3 +180,24 @@ def test_list_with_a_broken_provider_agrees(run_module, tmp_path):
     assert outcome[1]['providers']['broken'] == {'error': 1, 'message': (
         'bxProvider::executeProviderCmd: Command `%s help` (provider broken, action help) returned JSON list, '
         'not an object' % execute(root, 'broken'))}
+
+
+def test_orders_list_left_out_providers_are_named_by_both(run_module, tmp_path):
+    """Over all providers, what is left out is named: on stderr by the command, in ``warnings`` by the module."""
+    root = str(tmp_path / 'providers')
+    task(make_provider(root, 'sp', {'order_status': {'status': 'in_progress'}}), 't1')
+    task(make_provider(root, 'garbled', help_reply=raw('<html>')), 't1')
+    task(make_provider(root, 'hung', help_reply=raw('{}', sleep=20)), 't1')
+    os.makedirs(os.path.join(root, 'space prov', 'tasks'))
+    err = io.StringIO()
+    assert _cli.main(['-a', 'orders_list', '-o', 'json', '--providers_dir', root, '--timeout', '1'], io.StringIO(), err,
+                     runner=Runner()) == 0
+    command = [line[len('bx-provider: warning: '):] for line in err.getvalue().splitlines()]
+    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'orders_list', 'timeout': 1})
+    # ansible-core 2.19 reports warnings as objects, older releases as text.
+    module = [w if isinstance(w, str) else w.get('msg') or w['event']['msg'] for w in result['warnings']]
+    assert sorted(module) == sorted(command)
+    assert sorted(text.split(':')[0] for text in command) == [
+        'provider garbled left out of orders_list', 'provider hung left out of orders_list',
+        'provider space prov left out of orders_list']
+    assert list(result['params']['provider_order_list']) == ['sp']
