@@ -11,6 +11,7 @@ import contextlib
 import json
 
 import pytest
+from ansible.module_utils.common import warnings
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -31,6 +32,10 @@ except ImportError:  # ansible-core < 2.19
 @pytest.fixture
 def run_module(capsys):
     def run(module, args, check_mode=False):
+        # Warnings are process-wide in AnsibleModule: each run starts clean,
+        # as a real module process does.
+        warnings._global_warnings.clear()
+        warnings._global_deprecations.clear()
         args = dict(args)
         if check_mode:
             args['_ansible_check_mode'] = True
