@@ -2,10 +2,12 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""The bx-provider actions: each returns the document ``-o json`` prints.
+"""The bx-provider queries and the steps of ordering, as data.
 
-An error document is raised as BxError. Front ends (the modules and the
-stand-alone command) turn both into their own output.
+Each query returns the data the original prints under ``params.<kind>``;
+``QUERIES`` names the kind. An error is raised as BxError. Front ends (the
+modules and the ``bx-provider`` command) turn both into their output with
+``_output``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,11 +19,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name, id_problem
-from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
 
 DEFAULT_WORKERS = 8
+# Order statuses that end an order badly (docs/protocol.md Part A 6).
+FAILED_STATUSES = ('error', 'failed')
+# 'dircetory' (sic) in the messages below: the original's text, kept for
+# compatibility (docs/protocol.md section 11).
 
 
 def parallel_map(func, items, workers):
@@ -86,7 +91,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
     entries = dict(zip(names, parallel_map(entry, names, workers)))
     for name, problem in refused.items():
         entries[_printable(name)] = {'error': 1, 'message': _refused_message(name, problem)}
-    return params_document('providers', entries)
+    return entries
 
 
 def _refused_message(name, problem):
@@ -99,16 +104,16 @@ def status(providers, name):
     record = providers.probe(name)
     if record['status'] == 'not_exists':
         raise BxError('bxProvider::optionsProvider: Provider %s not exist on the host' % name)
-    return params_document('provider_options', {name: record})
+    return {name: record}
 
 
 def configs(providers, name):
     """docs/protocol.md 6.3: the provider's configs reply."""
     record = usable_record(providers, name, 'configsProvider', 'configs')
-    return params_document('provider_configs', {name: providers.call(record, 'configs')})
+    return {name: providers.call(record, 'configs')}
 
 
-def status_reply(providers, record, task_id, routine):
+def checked_status(providers, record, task_id, routine):
     """``order_status <task_id>`` with its status checked (docs/protocol.md 6.5 step 4-5)."""
     reply = providers.call(record, 'order_status', task_id)
     if reply.get('status') in (None, ''):
@@ -117,15 +122,18 @@ def status_reply(providers, record, task_id, routine):
     return reply
 
 
-def order_status(providers, name, task_id):
+def order_status_reply(providers, name, task_id):
     """docs/protocol.md 6.5: the provider's status reply with the task file laid over it."""
     if task_id is None:
         raise BxError('bxProvider::order_status2Provider: You must provide task_id for status request')
     check_id(task_id, 'task_id')
     record = usable_record(providers, name, 'order_status2Provider', 'order_status')
-    reply = status_reply(providers, record, task_id, 'order_status2Provider')
-    _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
-    return params_document('provider_order', {name: reply})
+    reply = checked_status(providers, record, task_id, 'order_status2Provider')
+    return _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
+
+
+def order_status(providers, name, task_id):
+    return {name: order_status_reply(providers, name, task_id)}
 
 
 def order_record(providers, name, config_id):
@@ -136,18 +144,9 @@ def order_record(providers, name, config_id):
     return usable_record(providers, name, 'order2Provider', 'order')
 
 
-def order(providers, name, config_id):
-    """docs/protocol.md 6.4: place an order and write its empty task file."""
-    return place_order(providers, order_record(providers, name, config_id), config_id)
-
-
-def place_order(providers, record, config_id):
-    """docs/protocol.md 6.4 steps 4-8 with a record from ``order_record``."""
-    return save_order(record, providers.call(record, 'order', config_id))
-
-
 def save_order(record, reply):
-    """Check the ``order`` reply's task_id and write its empty task file (6.4 steps 5-8)."""
+    """Check the ``order`` reply's task_id and write its empty task file
+    (docs/protocol.md 6.4 steps 5-8); returns the reply."""
     name = record['name']
     task_id = reply.get('task_id')
     if task_id in (None, ''):
@@ -163,7 +162,7 @@ def save_order(record, reply):
     except (IOError, OSError) as exc:
         raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
                       % (_tasks.task_path(holder, str(task_id)), _strerror(exc)))
-    return params_document('provider_order', {name: reply})
+    return reply
 
 
 def _printable(name):
@@ -185,7 +184,7 @@ def _order_entry(providers, record, task_id):
     try:
         check_id(task_id, 'task_id')
         content = _tasks.read_task_file(holder, task_id)
-        reply = status_reply(providers, record, task_id, 'order_status2Provider')
+        reply = checked_status(providers, record, task_id, 'order_status2Provider')
         if content is not None:
             _tasks.overlay(reply, content)
     except BxError as exc:
@@ -243,8 +242,7 @@ def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
         ids = _provider_task_ids(record)
         # The original prints {"provider_order_list":null} for one provider
         # with no task files (over all providers such a provider is null).
-        return params_document('provider_order_list',
-                               _orders_of(providers, [(record, ids)], workers) if ids else None)
+        return _orders_of(providers, [(record, ids)], workers) if ids else None
     try:
         names = providers.names()
         refused = refused_folders(providers.root)
@@ -270,4 +268,17 @@ def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
             return None
 
     records = [found for found in parallel_map(probe, names, workers) if found is not None]
-    return params_document('provider_order_list', _orders_of(providers, records, workers))
+    return _orders_of(providers, records, workers)
+
+
+# The read-only queries, for bx_provider_info and the command alike:
+# name -> (kind of data under ``params``, function(providers, args, warnings)).
+QUERIES = {
+    'list': ('providers', lambda providers, args, warnings: list_providers(providers, args['workers'])),
+    'status': ('provider_options', lambda providers, args, warnings: status(providers, args['provider'])),
+    'configs': ('provider_configs', lambda providers, args, warnings: configs(providers, args['provider'])),
+    'order_status': ('provider_order', lambda providers, args, warnings: order_status(
+        providers, args['provider'], args['task_id'])),
+    'orders_list': ('provider_order_list', lambda providers, args, warnings: orders_list(
+        providers, args['provider'], args['workers'], warnings)),
+}

@@ -6,7 +6,7 @@
 
 A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (docs/protocol.md
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
-exit status, with the Part A fixes. ``main(argv, stdout, stderr)`` is all a
+exit status, with the fixes of docs/protocol.md Part A. ``main(argv, stdout, stderr)`` is all a
 front end calls; processes run through the collection's one runner
 (``_runner.run``, or a stand-in with its signature given as ``runner``).
 
@@ -32,33 +32,22 @@ __metaclass__ = type
 
 import json
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _orders, _runner, _setup_job
+from ansible_collections.bitrix.bxenv.plugins.module_utils import (
+    _actions, _order_to_host, _orders, _plugin, _pool, _runner, _setup_job, _ssh,
+)
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     DEFAULT_PROVIDERS_DIR,
     DEFAULT_TIMEOUT,
     HAS_JSONSCHEMA,
     Providers,
+    check_settings,
     is_error_code,
 )
 
-# The key copy (order_to_host) and the plugin install core may be missing
-# from a build: an action whose core is missing answers with a clear error
-# document instead of failing at import.
-try:
-    from ansible_collections.bitrix.bxenv.plugins.module_utils import _ssh
-except ImportError:
-    _ssh = None
-try:
-    from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
-except ImportError:
-    _plugin = None
-
 PROG = 'bx-provider'
 NAME = 'bx-provider-bxenv'
-DEFAULT_POOL_DIR = '/etc/ansible'
-DEFAULT_OWNER = 'bitrix'
 
 # The original's action list, in its order; ``pool`` passes the check and
 # then has no handler (``Unknown action=pool``).
@@ -129,7 +118,7 @@ def _defaults():
     options = dict((name, None) for name in _STRINGS)
     options.update(dict((name, False) for name in _FLAGS))
     options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
-                   pool_dir=DEFAULT_POOL_DIR, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT,
+                   pool_dir=_pool.DEFAULT_POOL_DIR, owner=_plugin.DEFAULT_OWNER, group=_plugin.DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT,
                    workers=_actions.DEFAULT_WORKERS, max_output=_runner.DEFAULT_MAX_OUTPUT,
                    jobs_dir=_setup_job.DEFAULT_JOBS_DIR, ansible_playbook=_setup_job.DEFAULT_ANSIBLE_PLAYBOOK)
     return options
@@ -230,61 +219,49 @@ def _set_bundle(options, argv, index):
 
 # Actions ------------------------------------------------------------------
 
-def _not_available(action):
-    return BxError('%s: action %s is not available in this build' % (NAME, action))
-
-
 def _order_to_host_action(providers, options, warnings):
-    """docs/protocol.md 6.7 and 8, with the command's own answers (Part A 7, 15)."""
-    if _ssh is None:
-        raise _not_available('order_to_host')
+    """docs/protocol.md 6.7 and 8, with the command's own answers (docs/protocol.md Part A 7, 15)."""
     copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
-    result = _order_to_host.order_to_host(providers, options['provider'], options['task_id'], options['pool_dir'],
-                                          copy_key, retry_failed=options['retry_failed'])
-    document = result['document']
-    already = 'bxProvider::order_to_hostProvider: task_id=%s already ' % options['task_id']
-    if str(document.get('message', '')).startswith(already):
-        # Part A 7: the web interface reads only the exit status, so a second
-        # "add" of a complete order keeps the original's error 1.
-        raise BxError(document['message'])
-    if result['changed'] and not options['no_setup_job']:
+    added = _order_to_host.order_to_host(providers, options['provider'], options['task_id'],
+                                         _order_to_host.PoolTarget(options['pool_dir']), copy_key,
+                                         retry_failed=options['retry_failed'])
+    if added.state == 'complete':
+        # docs/protocol.md Part A 7: the web interface reads only the exit
+        # status, so a second "add" of a complete order keeps the original's error 1.
+        raise BxError(added.message)
+    if added.changed and not options['no_setup_job']:
         # The server is in the pool now (or was, by an interrupted run):
         # start its set-up as the original did; the add stands either way.
         try:
             _setup_job.start(options['pool_dir'], options['jobs_dir'], options['ansible_playbook'])
         except _setup_job.NotStarted as exc:
             warnings.append('pool set-up job not started: %s' % exc)
-    return document
+    return add_document(added)
 
 
 def _install(providers, options):
-    if _plugin is None:
-        raise _not_available('install')
     result = _plugin.install(providers, options['provider'], options['archive'], owner=options['owner'],
                              group=options['group'], force=options['force'])
     return {'message': result['message']}
 
 
 def _uninstall(providers, options):
-    if _plugin is None:
-        raise _not_available('uninstall')
     return {'message': _plugin.remove(providers, options['provider'], force=options['force'])['message']}
 
 
-_HANDLERS = {
-    'list': lambda providers, options, warnings: _actions.list_providers(providers, options['workers']),
-    'status': lambda providers, options, warnings: _actions.status(providers, options['provider']),
-    'configs': lambda providers, options, warnings: _actions.configs(providers, options['provider']),
+def _query(name):
+    kind, func = _actions.QUERIES[name]
+    return lambda providers, options, warnings: params_document(kind, func(providers, options, warnings))
+
+
+_HANDLERS = dict((name, _query(name)) for name in _actions.QUERIES)
+_HANDLERS.update({
     'order': lambda providers, options, warnings: {'params': _orders.place(
         providers, options['provider'], options['config_id']).params},
-    'order_status': lambda providers, options, warnings: _actions.order_status(
-        providers, options['provider'], options['task_id']),
-    'orders_list': lambda providers, options, warnings: _actions.orders_list(
-        providers, options['provider'], options['workers'], warnings),
-    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options, warnings),
+    'order_to_host': _order_to_host_action,
     'install': lambda providers, options, warnings: _install(providers, options),
     'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
-}
+})
 
 
 def run_action(options, runner=_runner.run, warnings=None):
@@ -296,12 +273,10 @@ def run_action(options, runner=_runner.run, warnings=None):
         if not HAS_JSONSCHEMA:
             raise BxError('%s: the Python library jsonschema is needed; install it for %s'
                           % (NAME, 'the Python that runs this command'))
-        if options['timeout'] < 1:
-            raise BxError('%s: timeout must be at least 1 second, got %d' % (NAME, options['timeout']))
-        if options['workers'] < 1:
-            raise BxError('%s: workers must be at least 1, got %d' % (NAME, options['workers']))
-        if options['max_output'] < 1024:
-            raise BxError('%s: max_output must be at least 1024 bytes, got %d' % (NAME, options['max_output']))
+        try:
+            check_settings(options['timeout'], options['max_output'], options['workers'])
+        except BxError as exc:
+            raise BxError('%s: %s' % (NAME, exc.message))
         providers = Providers(options['providers_dir'], runner, timeout=options['timeout'],
                               max_output=options['max_output'])
         return handler(providers, options, warnings if warnings is not None else [])

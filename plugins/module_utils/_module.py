@@ -22,6 +22,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     HAS_JSONSCHEMA,
     JSONSCHEMA_IMPORT_ERROR,
     Providers,
+    check_settings,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import DEFAULT_MAX_OUTPUT
 
@@ -40,12 +41,13 @@ def providers_for(module):
     """Check the common options and build the core's Providers (on the one runner)."""
     if not HAS_JSONSCHEMA:
         module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
-    if module.params['timeout'] < 1:
-        module.fail_json(msg='timeout must be at least 1 second, got %d' % module.params['timeout'])
-    max_output = module.params.get('max_output', DEFAULT_MAX_OUTPUT)
-    if max_output < 1024:
-        module.fail_json(msg='max_output must be at least 1024 bytes, got %d' % max_output)
-    return Providers(module.params['providers_dir'], timeout=module.params['timeout'], max_output=max_output)
+    params = module.params
+    max_output = params.get('max_output', DEFAULT_MAX_OUTPUT)
+    try:
+        check_settings(params['timeout'], max_output, params.get('workers', 1))
+    except BxError as exc:
+        module.fail_json(msg=exc.message)
+    return Providers(params['providers_dir'], timeout=params['timeout'], max_output=max_output)
 
 
 def shown(module, value):

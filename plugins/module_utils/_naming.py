@@ -2,7 +2,7 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""Naming a new pool host (PROTOCOL section 8 step 3) and its random ids.
+"""Naming a new pool host (docs/protocol.md section 8 step 3) and its random ids.
 
 DNS goes through a *resolver*: an object with ``reverse(ipv4) -> name or
 None`` and ``forward(name) -> [ipv4, ...]``. The default one asks the

@@ -2,9 +2,9 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""``order_to_host``: add a finished order's server to the pool (PROTOCOL 6.7, 8).
+"""``order_to_host``: add a finished order's server to the pool (docs/protocol.md 6.7, 8).
 
-With the Part A fixes: the status is compared as a string; ``complete`` is
+With the fixes of docs/protocol.md Part A: the status is compared as a string; ``complete`` is
 success without change; ``error:`` can be retried; loopback, a server
 already in the pool and a missing pool are refused before any network
 contact; the key is copied with OpenSSH alone; an add interrupted after the
@@ -25,12 +25,9 @@ import os
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
-from ansible_collections.bitrix.bxenv.plugins.module_utils._output import message_document, params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _pool, _tasks
 
 ROUTINE = 'order_to_hostProvider'
-# Part A 6: statuses that end an order badly.
-FAILED_STATUSES = ('error', 'failed')
 
 
 JOURNAL_DIR = 'pool'
@@ -85,13 +82,13 @@ def host_summary(pool_dir, host):
 def decide(record, task_id, reply):
     """``finished``, ``pending``, or a BxError for a status that ends the order.
 
-    Part A 6: the status is compared as text, never read as a number.
+    docs/protocol.md Part A 6: the status is compared as text, never read as a number.
     """
     status = reply['status']
     text = status if isinstance(status, str) else json.dumps(status)
     if text == 'finished':
         return 'finished'
-    if text in FAILED_STATUSES:
+    if text in _actions.FAILED_STATUSES:
         raise BxError('Order task_id=%s of provider %s %s: %s'
                       % (task_id, record['name'], text, reply.get('message') or 'no message from the provider'))
     if text.isdigit():
@@ -99,26 +96,59 @@ def decide(record, task_id, reply):
     return 'pending'
 
 
-def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=False, check_mode=False,
-                  hostname=None, key_files=None, resolver=None):
-    """Run ``order_to_host`` and return a result dict.
+class PoolTarget(object):
+    """Where and how a server is added: the pool folder, an inventory name
+    to use instead of the derived one, the key pair to copy (default: the
+    pool key of ``ansible.cfg``) and a DNS resolver (tests pass their own)."""
 
-    Keys: ``changed``, ``document`` (what bx-provider prints), and for an
-    add ``host``, ``diff`` (``hosts`` before/after), ``server``. Raises
-    BxError with the original's code and message; the task file then holds
-    ``error: <message>`` when the pool-add itself failed.
+    def __init__(self, pool_dir, hostname=None, key_files=None, resolver=None):
+        self.pool_dir = pool_dir
+        self.hostname = hostname
+        self.key_files = key_files
+        self.resolver = resolver
+
+    def keys(self):
+        return self.key_files or _pool.pool_key(self.pool_dir)
+
+
+class AddResult(object):
+    """What ``order_to_host`` did, in one shape.
+
+    ``state``: ``pending`` (not finished yet: ``reply``), ``complete`` (added
+    before: ``message`` is the original's "already" text), ``added`` or
+    ``resumed`` (an interrupted add finished); ``host`` and ``diff`` when
+    known. ``_output.add_document`` turns it into what bx-provider prints.
+    """
+
+    def __init__(self, state, name, changed=False, message=None, reply=None, server=None, host=None, diff=None):
+        self.state = state
+        self.name = name
+        self.changed = changed
+        self.message = message
+        self.reply = reply
+        self.server = server
+        self.host = host
+        self.diff = diff
+
+
+def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False, check_mode=False):
+    """Run ``order_to_host`` for pool ``target`` and return an AddResult.
+
+    ``copy_key(server, password, private_key, public_key)`` puts the pool key
+    on the server. Raises BxError with the original's code and message; the
+    task file then holds ``error: <message>`` when the pool-add itself failed.
     """
     if task_id is None:
         raise BxError('bxProvider::order_to_hostProvider: You must provide task_id for status request')
     check_id(task_id, 'task_id')
     record = _actions.usable_record(providers, name, ROUTINE, 'order_status')
-    reply = _actions.status_reply(providers, record, task_id, ROUTINE)
+    reply = _actions.checked_status(providers, record, task_id, ROUTINE)
     if decide(record, task_id, reply) == 'pending':
-        return {'changed': False, 'document': params_document('provider_order', {name: reply}), 'reply': reply}
+        return AddResult('pending', name, reply=reply)
 
     server = reply['server']
     password = reply.get('server_password')
-    password = '' if password is None else str(password)  # "0" is a password (Part A 10)
+    password = '' if password is None else str(password)  # "0" is a password (docs/protocol.md Part A 10)
     holder = record['files']['holder']
     path = _tasks.task_path(holder, task_id)
     try:
@@ -130,39 +160,34 @@ def order_to_host(providers, name, task_id, pool_dir, copy_key, retry_failed=Fal
     state = _tasks.task_state(content)
     already = 'bxProvider::order_to_hostProvider: task_id=%s already %s' % (task_id, content)
     if state == 'complete':
-        result = {'changed': False, 'document': message_document(already), 'server': server}
-        host = _pool.find_host(_pool.read_pool(pool_dir), address=server)
-        if host is not None:
-            result['host'] = host_summary(pool_dir, host)
-        return result
+        host = _pool.find_host(_pool.read_pool(target.pool_dir), address=server)
+        return AddResult('complete', name, message=already, server=server,
+                         host=None if host is None else host_summary(target.pool_dir, host))
     if state == 'error' and not retry_failed:
         raise BxError(already)
     if state == 'unknown':
         raise BxError('bxProvider::order_to_hostProvider: task_id=%s has unexpected content in %s: %r'
                       % (task_id, path, content[:200]))
 
-    complete = 'complete: Server=%s is added to the pool' % server
+    added = 'Server=%s is added to the pool' % server
     try:
-        host = _resume(pool_dir, holder, task_id, server)
-        if host is None:
-            if check_mode:
-                plan = _pool.plan_add(server, pool_dir, hostname=hostname, resolver=resolver)
-                return _added(pool_dir, plan, server, complete, changed=True)
-            _pool.check_addable(server, pool_dir, hostname=hostname)
-            if password:
-                private, public = key_files or _pool.pool_key(pool_dir)
-                copy_key(server, password, private, public)
-            _write_journal(holder, task_id, server)
-            added = _pool.add_host(server, pool_dir, hostname=hostname, resolver=resolver)
-            result = _added(pool_dir, added, server, complete, changed=True)
+        host = _resume(target.pool_dir, holder, task_id, server)
+        if host is not None:
+            result = AddResult('resumed', name, True, added, server=server,
+                               host=host_summary(target.pool_dir, host))
+        elif check_mode:
+            return _planned(name, added, server, _pool.plan_add(server, target.pool_dir, hostname=target.hostname,
+                                                                resolver=target.resolver))
         else:
-            if check_mode:
-                return {'changed': True, 'document': message_document('Server=%s is added to the pool' % server),
-                        'server': server, 'host': host_summary(pool_dir, host)}
-            result = {'changed': True, 'document': message_document('Server=%s is added to the pool' % server),
-                      'server': server, 'host': host_summary(pool_dir, host), 'resumed': True}
-        _tasks.write_task_file(holder, task_id, complete)
-        _remove_journal(holder, task_id)
+            _pool.check_addable(server, target.pool_dir, hostname=target.hostname)
+            if password:
+                copy_key(server, password, *target.keys())
+            _write_journal(holder, task_id, server)
+            result = _planned(name, added, server, _pool.add_host(server, target.pool_dir, hostname=target.hostname,
+                                                                  resolver=target.resolver))
+        if not check_mode:
+            _tasks.write_task_file(holder, task_id, 'complete: ' + added)
+            _remove_journal(holder, task_id)
         return result
     except BxError as exc:
         if not check_mode:
@@ -179,19 +204,9 @@ def _resume(pool_dir, holder, task_id, server):
     return _pool.find_host(_pool.read_pool(pool_dir), address=server)
 
 
-def _added(pool_dir, plan, server, complete, changed):
-    return {
-        'changed': changed,
-        'document': message_document('Server=%s is added to the pool' % server),
-        'server': server,
-        'host': {
-            'name': plan['name'],
-            'address': plan['address'],
-            'connect': plan['connect'],
-            'groups': plan['groups'],
-            'host_vars_file': plan['host_vars_file'],
-        },
-        'diff': {'before': plan['hosts_before'], 'after': plan['hosts_after'],
-                 'before_header': plan['hosts_file'], 'after_header': plan['hosts_file']},
-        'task_file': complete,
-    }
+def _planned(name, message, server, plan):
+    """The result of an add from ``_pool``'s plan (what was, or would be, written)."""
+    host = dict((key, plan[key]) for key in ('name', 'address', 'connect', 'groups', 'host_vars_file'))
+    diff = {'before': plan['hosts_before'], 'after': plan['hosts_after'],
+            'before_header': plan['hosts_file'], 'after_header': plan['hosts_file']}
+    return AddResult('added', name, True, message, server=server, host=host, diff=diff)

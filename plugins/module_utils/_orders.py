@@ -34,7 +34,6 @@ LABELS_DIR = 'labels'
 # A label being ordered right now: left behind only by a run that died mid-order.
 ORDERING_DIR = 'ordering'
 DONE = ('finished', 'complete')
-FAILED = ('error', 'failed')
 DEFAULT_WAIT_TIMEOUT = 1800
 DEFAULT_POLL_INTERVAL = 15
 # A provider's status call is a cloud API call: never poll in a tight loop.
@@ -134,10 +133,11 @@ def order_lock(providers, record):
         yield
 
 
-def status_reply(providers, name, task_id):
-    """The order's status reply with the task file laid over it (PROTOCOL 6.5)."""
+def current_status(providers, name, task_id):
+    """The order's status reply with the task file laid over it (docs/protocol.md 6.5);
+    a failure is an OrderError naming the task."""
     try:
-        return _actions.order_status(providers, name, task_id)['params']['provider_order'][name]
+        return _actions.order_status_reply(providers, name, task_id)
     except OrderError:
         raise
     except BxError as exc:
@@ -150,14 +150,13 @@ def _existing(providers, name, holder, label, task_id, warnings):
         warnings.append('order label %s names task_id=%s, but its task file %s is missing; '
                         'returning that order anyway (remove %s to order again)'
                         % (label, task_id, _tasks.task_path(holder, task_id), label_path(holder, label)))
-    reply = status_reply(providers, name, task_id)
+    reply = current_status(providers, name, task_id)
     return Outcome(False, task_id, {'provider_order': {name: reply}}, reply)
 
 
 def _place(providers, record, config_id):
-    document = _actions.place_order(providers, record, config_id)
-    task_id = str(document['params']['provider_order'][record['name']]['task_id'])
-    return task_id, document['params']
+    reply = _actions.save_order(record, providers.call(record, 'order', config_id))
+    return str(reply['task_id']), {'provider_order': {record['name']: reply}}
 
 
 def _place_marked(providers, record, config_id, holder, label):
@@ -191,11 +190,11 @@ def _place_marked(providers, record, config_id, holder, label):
                          'it is recorded in %s: follow it with the provider'
                          % (record['name'], str(task_id), id_problem(str(task_id)), label_path(holder, label)),
                          task_id=str(task_id))
-    document = _actions.save_order(record, reply)
+    _actions.save_order(record, reply)
     task_id = str(task_id)
     _record(holder, label, task_id)
     _remove_marker(holder, label)
-    return task_id, document['params']
+    return task_id, {'provider_order': {record['name']: reply}}
 
 
 def _record(holder, label, task_id):
@@ -254,7 +253,7 @@ def wait(providers, name, task_id, timeout=DEFAULT_WAIT_TIMEOUT, interval=DEFAUL
     reply = None
     while True:
         try:
-            reply = status_reply(providers, name, task_id)
+            reply = current_status(providers, name, task_id)
         except OrderError as exc:
             exc.details.update(polls=polls + 1, elapsed=round(clock() - started, 2), order_status=reply)
             raise
@@ -264,7 +263,7 @@ def wait(providers, name, task_id, timeout=DEFAULT_WAIT_TIMEOUT, interval=DEFAUL
         details = dict(task_id=task_id, polls=polls, elapsed=round(elapsed, 2), order_status=reply)
         if state in DONE:
             return reply, polls, round(elapsed, 2)
-        if state in FAILED:
+        if state in _actions.FAILED_STATUSES:
             message = reply.get('message') or reply.get('error_message') or '(no message)'
             raise OrderError('bxenv: order task_id=%s of provider %s %s: %s' % (task_id, name, state, message),
                              **details)

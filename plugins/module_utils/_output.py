@@ -23,6 +23,13 @@ def message_document(message):
     return {'message': message}
 
 
+def add_document(result):
+    """What bx-provider prints for an ``order_to_host`` AddResult."""
+    if result.state == 'pending':
+        return params_document('provider_order', {result.name: result.reply})
+    return message_document(result.message)
+
+
 def mask_secrets(value):
     """A copy of ``value`` with every key matching /password/i masked.
 

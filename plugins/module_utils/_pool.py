@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """The BitrixVM server pool in ``pool_dir`` (``/etc/ansible``): read and add.
 
-Files (PROTOCOL sections 8 and 9): ``ansible.cfg`` (the pool key), ``hosts``
+Files (docs/protocol.md sections 8 and 9): ``ansible.cfg`` (the pool key), ``hosts``
 (INI inventory, ``[bitrix-*]`` groups), ``host_vars/<name>`` (YAML),
 ``group_vars/bitrix-hosts.yml`` (monitoring switch).
 
@@ -53,7 +53,7 @@ DEFAULT_POOL_DIR = '/etc/ansible'
 LOCK_NAME = '.bxenv-pool.lock'
 HOSTS_GROUP = 'bitrix-hosts'
 HOST_VARS_MODE = 0o640
-DEFAULT_ADDRESS = '127.0.0.1'  # §9: a pool host line without ansible_ssh_host
+DEFAULT_ADDRESS = '127.0.0.1'  # docs/protocol.md section 9: a pool host line without ansible_ssh_host
 DEFAULT_CONNECTION = 'ssh'
 
 POOL_NOT_CREATED = 'pool_not_created'
@@ -89,6 +89,7 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
             if len(value) >= 2 and value[0] == value[-1] and value[0] in '\'"':
                 value = value[1:-1]
     if not value:
+        # 'derictive' (sic): the original's text, kept (docs/protocol.md section 11).
         raise BxError('BX_KEY_VIEW: Not found private_key_file derictive in config %s' % cfg, 2)
     private = os.path.join(pool_dir, os.path.expanduser(value))
     public = private + '.pub'
@@ -158,7 +159,7 @@ def _host_options(rest):
 
 
 def parse_hosts(text):
-    """Parse a ``hosts`` text (§9).
+    """Parse a ``hosts`` text (docs/protocol.md section 9).
 
     Returns ``{name: host}`` in file order; a host is a dict with ``name``,
     ``address`` (``ansible_ssh_host``, else ``ansible_host``, else
@@ -259,7 +260,7 @@ def find_host(pool, name=None, address=None):
 
 
 def setup_playbook(pool_dir=DEFAULT_POOL_DIR):
-    """The pool set-up playbook an add is followed by (§8 step 6).
+    """The pool set-up playbook an add is followed by (docs/protocol.md section 8 step 6).
 
     ``monitor.yml`` when ``group_vars/bitrix-hosts.yml`` has
     ``monitoring_status: enable``, else ``common.yml``. Returns

@@ -41,10 +41,22 @@ DEFAULT_TIMEOUT = 60
 # walk over a reply (schema, masking, Ansible's JSON) can hit the recursion limit.
 MAX_REPLY_DEPTH = 64
 _STDERR_KEEP = 2000
+# A provider's help reply must fit, whatever the user sets.
+MIN_MAX_OUTPUT = 1024
+
+
+def check_settings(timeout, max_output, workers=1):
+    """The limits every front end takes from its user, checked in one place."""
+    if timeout < 1:
+        raise BxError('timeout must be at least 1 second, got %d' % timeout)
+    if max_output < MIN_MAX_OUTPUT:
+        raise BxError('max_output must be at least %d bytes, got %d' % (MIN_MAX_OUTPUT, max_output))
+    if workers < 1:
+        raise BxError('workers must be at least 1, got %d' % workers)
 
 
 class ErrorReply(BxError):
-    """The provider answered with an error (or with nothing): PROTOCOL 3.1, 3.4."""
+    """The provider answered with an error (or with nothing): docs/protocol.md 3.1, 3.4."""
 
 
 class BrokenReply(BxError):
@@ -77,7 +89,7 @@ def command_text(argv):
 
 
 def is_error_code(value):
-    """An ``error`` value of 0, false or null means "no error" (Part A 1)."""
+    """An ``error`` value of 0, false or null means "no error" (docs/protocol.md Part A 1)."""
     return not (value is None or value is False or (isinstance(value, (int, float)) and value == 0))
 
 
@@ -184,7 +196,7 @@ class Providers(object):
         }
 
     def probe(self, name):
-        """The provider record of PROTOCOL section 2.
+        """The provider record of docs/protocol.md section 2.
 
         A help call that answers with an error leaves the record at
         ``exists`` with no options, silently, as the original does; a help

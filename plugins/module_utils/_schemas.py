@@ -2,7 +2,7 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""JSON Schemas of provider replies (PROTOCOL section 3).
+"""JSON Schemas of provider replies (docs/protocol.md section 3).
 
 Strict only where the tool depends on a field; every other key passes
 through untouched (``additionalProperties`` is never closed). The same

@@ -21,7 +21,7 @@ line and ignores the server's host key. Here:
   a key login is tried first (then no password is needed) and afterwards
   (to prove the key works).
 
-Failures keep the original's texts and codes (PROTOCOL section 8 step 1.2),
+Failures keep the original's texts and codes (docs/protocol.md section 8 step 1.2),
 with ``error=<n>`` mimicking the expect script's exit codes: 101 password
 expired, 103 password change prompted, 104 wrong password (its own text),
 and otherwise ssh's exit status. A short cause follows after ``; ``.

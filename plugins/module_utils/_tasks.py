@@ -81,7 +81,7 @@ def task_state(content):
 
 
 def overlay(reply, content):
-    """Lay a task file's content over an order_status reply (PROTOCOL 7), in place."""
+    """Lay a task file's content over an order_status reply (docs/protocol.md 7), in place."""
     match = _ERROR_CONTENT.match(content)
     if match:
         reply['status'] = 'error'

@@ -232,7 +232,8 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     shown,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import order_to_host
+from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, order_to_host
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
 
 
 def main():
@@ -274,35 +275,42 @@ def main():
     key_files = None
     if params['ssh_key_file']:
         key_files = (params['ssh_key_file'], params['ssh_key_file'] + '.pub')
+    target = PoolTarget(pool_dir, hostname=params['hostname'], key_files=key_files)
     try:
         if params['wait']:
             reply, polls, elapsed = _orders.wait(providers, name, task_id, timeout=params['wait_timeout'],
                                                  interval=params['poll_interval'])
             result.update(polls=polls, elapsed=elapsed, status=reply.get('status'))
-        outcome = order_to_host(providers, name, task_id, pool_dir, copy_key,
-                                retry_failed=params['retry_failed'], check_mode=module.check_mode,
-                                hostname=params['hostname'], key_files=key_files)
+        added = order_to_host(providers, name, task_id, target, copy_key, retry_failed=params['retry_failed'],
+                              check_mode=module.check_mode)
     except BxError as exc:
         result.update(shown(module, getattr(exc, 'details', {})))
         result.pop('changed', None)
         fail_with(module, exc, **result)
 
-    document = outcome['document']
-    result['changed'] = outcome['changed']
-    if 'reply' in outcome:
-        result['status'] = outcome['reply'].get('status')
-        result['params'] = shown(module, document['params'])
+    result['changed'] = added.changed
+    if added.state == 'pending':
+        result['status'] = added.reply.get('status')
+        result['params'] = shown(module, add_document(added)['params'])
     else:
-        result.update(status='finished', server=outcome['server'], known_hosts_file=known_hosts,
-                      setup_playbook=_pool.setup_playbook(pool_dir))
-        result['message'] = document['message']
-        result['msg'] = document['message']
-        for key in ('host', 'resumed'):
-            if key in outcome:
-                result[key] = outcome[key]
-        if module._diff and 'diff' in outcome:
-            result['diff'] = outcome['diff']
+        result.update(status='finished', server=added.server, known_hosts_file=known_hosts,
+                      setup_playbook=_pool.setup_playbook(pool_dir), message=added.message, msg=added.message,
+                      pool_key_file=_pool_key_file(target))
+        if added.host is not None:
+            result['host'] = added.host
+        if added.state == 'resumed':
+            result['resumed'] = True
+        if module._diff and added.diff is not None:
+            result['diff'] = added.diff
     module.exit_json(**result)
+
+
+def _pool_key_file(target):
+    """The private key that reaches pool servers, or None when the pool names none."""
+    try:
+        return target.keys()[0]
+    except BxError:
+        return None
 
 
 if __name__ == '__main__':

@@ -207,6 +207,7 @@ message:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     provider_argument_spec,
     providers_for,
@@ -218,7 +219,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
 def main():
     argument_spec = provider_argument_spec()
     argument_spec.update(
-        query=dict(type='str', default='list', choices=['list', 'status', 'configs', 'orders_list', 'order_status']),
+        query=dict(type='str', default='list', choices=sorted(_actions.QUERIES)),
         provider=dict(type='str'),
         task_id=dict(type='str'),
         workers=dict(type='int', default=_actions.DEFAULT_WORKERS),
@@ -232,26 +233,13 @@ def main():
         ],
         supports_check_mode=True,
     )
-    params = module.params
-    if params['workers'] < 1:
-        module.fail_json(msg='workers must be at least 1, got %d' % params['workers'])
     providers = providers_for(module)
-    query = params['query']
     warnings = []
-    if query == 'list':
-        document = run_or_fail(module, _actions.list_providers, providers, params['workers'])
-    elif query == 'status':
-        document = run_or_fail(module, _actions.status, providers, params['provider'])
-    elif query == 'configs':
-        document = run_or_fail(module, _actions.configs, providers, params['provider'])
-    elif query == 'order_status':
-        document = run_or_fail(module, _actions.order_status, providers, params['provider'], params['task_id'])
-    else:
-        document = run_or_fail(module, _actions.orders_list, providers, params['provider'],
-                               params['workers'], warnings)
+    kind, query = _actions.QUERIES[module.params['query']]
+    data = run_or_fail(module, query, providers, module.params, warnings)
     for warning in warnings:
         module.warn(warning)
-    module.exit_json(changed=False, params=shown(module, document['params']))
+    module.exit_json(changed=False, params=shown(module, params_document(kind, data)['params']))
 
 
 if __name__ == '__main__':

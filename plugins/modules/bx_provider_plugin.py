@@ -159,7 +159,7 @@ message:
   sample: "bxProvider: Provider data deleted from /opt/webdir/providers/superprovider"
 provider:
   description:
-    - The provider record (PROTOCOL section 2) after the change; in check mode
+    - The provider record (docs/protocol.md section 2) after the change; in check mode
       the record the new plugin would have.
   returned: O(state=present) and success
   type: dict

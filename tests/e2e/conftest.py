@@ -34,6 +34,10 @@ except ImportError:
         del sys.modules[_name]
 
 
+# Modules run in-process through main(), as the unit tests do.
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.modules.conftest import run_module  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
+
+
 @pytest.fixture(scope='session')
 def archive(tmp_path_factory):
     """The netns_lab plugin archive, built once from its source."""

@@ -22,13 +22,19 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import grp
 import json
 import os
+import pwd
 import sys
 import time
 
 SCRIPT_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                            'integration', 'targets', 'setup_fake_provider', 'files', 'fake_provider.py')
+
+# Owner for installed plugins in tests: the user running them (chown to
+# oneself needs no root).
+OWNER = dict(owner=pwd.getpwuid(os.getuid()).pw_name, group=grp.getgrgid(os.getgid()).gr_name)
 
 FULL_HELP = {'options': ['help', 'configs', 'order', 'order_status'], 'status': 'enabled'}
 

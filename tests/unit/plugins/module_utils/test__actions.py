@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, tree
@@ -47,7 +47,7 @@ def add_task(holder, task_id, content=''):
 # list -------------------------------------------------------------------
 
 def test_list_empty_root(root):
-    assert _actions.list_providers(prov(root)) == {'params': {'providers': {}}}
+    assert _actions.list_providers(prov(root)) == {}
 
 
 def test_list_missing_root(tmp_path):
@@ -62,7 +62,7 @@ def test_list_entries(root):
     make_provider(root, 'mute', help_reply=raw(''))
     make_provider(root, 'gone', executable=False)
     make_provider(root, 'broken', help_reply=raw('[]'))
-    providers = _actions.list_providers(prov(root))['params']['providers']
+    providers = _actions.list_providers(prov(root))
     assert providers['good'] == {'status': 'enabled'}
     assert providers['off'] == {'status': 'disabled'}
     assert providers['mute'] == {'status': 'exists'}
@@ -77,7 +77,7 @@ def test_list_names_a_folder_with_a_refused_name(root):
     os.makedirs(os.path.join(root, 'space prov', 'bin'))
     os.makedirs(os.path.join(root, '.good.staging-x'))
     open(os.path.join(root, 'a file'), 'w').close()
-    providers = _actions.list_providers(prov(root))['params']['providers']
+    providers = _actions.list_providers(prov(root))
     assert providers == {'good': {'status': 'enabled'}, 'space prov': {'error': 1, 'message': (
         "bxenv: invalid provider name 'space prov': must not contain whitespace or control characters (found ' ')")}}
 
@@ -97,7 +97,7 @@ def test_status_not_exist(root):
 
 def test_status_disabled_is_not_an_error(root):
     make_provider(root, 'p', help_reply={'status': 'disabled', 'options': ['help']})
-    record = _actions.status(prov(root), 'p')['params']['provider_options']['p']
+    record = _actions.status(prov(root), 'p')['p']
     assert record['status'] == 'disabled'
     assert record['options']['help'] == 1
 
@@ -113,7 +113,7 @@ def test_hostile_provider_names(root, name):
 def test_configs(root):
     reply = {'status': 'enabled', 'configurations': [{'id': 2, 'descr': 'big'}, {'id': 1, 'descr': 'small'}]}
     make_provider(root, 'p', {'configs': reply})
-    assert _actions.configs(prov(root), 'p') == {'params': {'provider_configs': {'p': reply}}}
+    assert _actions.configs(prov(root), 'p') == {'p': reply}
 
 
 @pytest.mark.parametrize('kwargs, status', [({'executable': False}, 'not_exists'),
@@ -182,27 +182,27 @@ def test_order_status_without_status(root, reply):
 def test_order_status_overlay(root, content, expected):
     holder = make_provider(root, 'p', {'order_status': FINISHED})
     add_task(holder, 't1', content)
-    assert _actions.order_status(prov(root), 'p', 't1') == {'params': {'provider_order': {'p': expected}}}
+    assert _actions.order_status(prov(root), 'p', 't1') == {'p': expected}
 
 
 def test_overlay_ignores_provider_status(root):
     holder = make_provider(root, 'p', {'order_status': {'status': 'in_progress'}})
     add_task(holder, 't1', 'error: boom')
-    reply = _actions.order_status(prov(root), 'p', 't1')['params']['provider_order']['p']
+    reply = _actions.order_status(prov(root), 'p', 't1')['p']
     assert reply == {'status': 'error', 'message': 'boom', 'error': 1}
 
 
 def test_order_status_non_ascii(root):
     holder = make_provider(root, 'p', {'order_status': {'status': 'в работе'}})
     add_task(holder, 'заказ', 'error: ключ не скопирован')
-    reply = _actions.order_status(prov(root), 'p', 'заказ')['params']['provider_order']['p']
+    reply = _actions.order_status(prov(root), 'p', 'заказ')['p']
     assert reply == {'status': 'error', 'message': 'ключ не скопирован', 'error': 1}
 
 
 # order ------------------------------------------------------------------
 
 def test_order_needs_config_id(root):
-    assert error_of(_actions.order, prov(root), 'p', None) == (
+    assert error_of(_orders.place, prov(root), 'p', None) == (
         1, 'bxProvider::order2Provider: You must provide config_id for order')
 
 
@@ -210,10 +210,10 @@ def test_order_writes_empty_task_file(root):
     old = os.umask(0o022)
     try:
         holder = make_provider(root, 'p', {'order': {'task_id': 'T-{n}', 'note': 'ok'}})
-        document = _actions.order(prov(root), 'p', '3')
+        document = _orders.place(prov(root), 'p', '3').params
     finally:
         os.umask(old)
-    assert document == {'params': {'provider_order': {'p': {'task_id': 'T-1', 'note': 'ok'}}}}
+    assert document == {'provider_order': {'p': {'task_id': 'T-1', 'note': 'ok'}}}
     path = os.path.join(holder, 'tasks', 'T-1')
     assert open(path, 'rb').read() == b''
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
@@ -223,38 +223,39 @@ def test_order_writes_empty_task_file(root):
 
 def test_order_numeric_task_id(root):
     holder = make_provider(root, 'p', {'order': {'task_id': 42}})
-    assert _actions.order(prov(root), 'p', '1')['params']['provider_order']['p'] == {'task_id': 42}
+    assert _orders.place(prov(root), 'p', '1').params['provider_order']['p'] == {'task_id': 42}
     assert os.path.isfile(os.path.join(holder, 'tasks', '42'))
 
 
 @pytest.mark.parametrize('task_id', ['../x', '../../etc/evil', '/abs', '.hidden'])
 def test_order_hostile_task_id_from_provider_writes_nothing(root, task_id):
     holder = make_provider(root, 'p', {'order': {'task_id': task_id}})
-    before = tree(os.path.dirname(root))
-    code, message = error_of(_actions.order, prov(root), 'p', '1')
+    before = tree(holder)
+    code, message = error_of(_orders.place, prov(root), 'p', '1')
     assert message.startswith('bxenv: invalid task_id returned by provider p')
-    assert tree(os.path.dirname(root)) == before
+    assert tree(holder) == before
+    assert sorted(os.listdir(root)) == ['.bxenv', 'p']  # the order lock, nothing else
     assert not os.path.exists(os.path.join(holder, 'tasks'))
 
 
 @pytest.mark.parametrize('reply', [{}, {'task_id': ''}, {'task_id': None}])
 def test_order_without_task_id(root, reply):
     make_provider(root, 'p', {'order': reply})
-    assert error_of(_actions.order, prov(root), 'p', '1') == (
+    assert error_of(_orders.place, prov(root), 'p', '1') == (
         1, "bxProvider::order2Provider: Provider p doesn't return task_id")
 
 
 def test_order_unusable_and_unsupported(root):
     make_provider(root, 'off', help_reply={'status': 'disabled', 'options': ['order']})
     make_provider(root, 'noopt', help_reply={'options': ['configs']})
-    assert error_of(_actions.order, prov(root), 'off', '1')[1] == 'bxProvider::order2Provider: Provider off disabled on the host'
-    assert error_of(_actions.order, prov(root), 'ghost', '1')[1] == 'bxProvider::order2Provider: Provider ghost not_exists on the host'
-    assert error_of(_actions.order, prov(root), 'noopt', '1')[1] == "bxProvider::order2Provider: Provider noopt doesn't support order option"
+    assert error_of(_orders.place, prov(root), 'off', '1')[1] == 'bxProvider::order2Provider: Provider off disabled on the host'
+    assert error_of(_orders.place, prov(root), 'ghost', '1')[1] == 'bxProvider::order2Provider: Provider ghost not_exists on the host'
+    assert error_of(_orders.place, prov(root), 'noopt', '1')[1] == "bxProvider::order2Provider: Provider noopt doesn't support order option"
 
 
 def test_order_error_reply_makes_no_tasks_folder(root):
     holder = make_provider(root, 'p', {'order': {'error': 4, 'error_message': 'no money'}})
-    assert error_of(_actions.order, prov(root), 'p', '1') == (4, 'cmd=`%s/bin/p order 1` return no money' % holder)
+    assert error_of(_orders.place, prov(root), 'p', '1') == (4, 'cmd=`%s/bin/p order 1` return no money' % holder)
     assert not os.path.exists(os.path.join(holder, 'tasks'))
 
 
@@ -274,7 +275,7 @@ def test_orders_list_one_provider(root):
     add_task(holder, '.dot')
     os.makedirs(os.path.join(holder, 'tasks', 'subdir'))
     os.utime(os.path.join(holder, 'tasks', 't-new'), (1700000000, 1700000000))
-    orders = _actions.orders_list(prov(root), 'p')['params']['provider_order_list']['p']
+    orders = _actions.orders_list(prov(root), 'p')['p']
     mtime = int(os.stat(os.path.join(holder, 'tasks', 't-done')).st_mtime)
     assert sorted(orders) == ['.dot', 't-done', 't-err', 't-fail', 't-msg', 't-new']
     assert orders['t-new'] == {'error': 0, 'message': '', 'status': 'in_progress', 'mtime': 1700000000}
@@ -291,7 +292,7 @@ def test_orders_list_empty_tasks_is_null(root):
     holder = make_provider(root, 'p')
     os.makedirs(os.path.join(holder, 'tasks'))
     # The original's document for one provider with no task files.
-    assert _actions.orders_list(prov(root), 'p') == {'params': {'provider_order_list': None}}
+    assert _actions.orders_list(prov(root), 'p') == None
 
 
 def test_orders_list_one_provider_errors(root):
@@ -320,7 +321,7 @@ def test_orders_list_all(root):
     add_task(broken, '1')
     os.makedirs(os.path.join(root, 'space prov', 'tasks'))
     warnings = []
-    orders = _actions.orders_list(prov(root), None, 8, warnings)['params']['provider_order_list']
+    orders = _actions.orders_list(prov(root), None, 8, warnings)
     assert sorted(orders) == ['empty', 'good']
     assert orders['empty'] is None
     assert orders['good']['1']['status'] == 'finished'
@@ -331,7 +332,7 @@ def test_orders_list_all(root):
 
 
 def test_orders_list_all_no_providers_and_missing_root(root, tmp_path):
-    assert _actions.orders_list(prov(root)) == {'params': {'provider_order_list': {}}}
+    assert _actions.orders_list(prov(root)) == {}
     missing = str(tmp_path / 'nope')
     assert error_of(_actions.orders_list, prov(missing)) == (
         1, 'bxProviders: Cannot open directory %s: No such file or directory' % missing)
@@ -346,4 +347,4 @@ def test_orders_list_same_with_1_and_8_workers(root):
     one = _actions.orders_list(prov(root), None, 1)
     eight = _actions.orders_list(prov(root), None, 8)
     assert one == eight
-    assert len(one['params']['provider_order_list']) == 3
+    assert len(one) == 3

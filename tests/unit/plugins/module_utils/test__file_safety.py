@@ -26,7 +26,7 @@ import ansible_collections
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _cli, _orders, _plugin, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, make_script_provider, slow
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER, calls, make_provider, make_script_provider, slow
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
 
 REPLIES = {'order': {'task_id': 't_cfg5'}, 'order_status': {'status': 'in_progress'}}
@@ -78,7 +78,7 @@ def test_orders_list_never_reads_through_a_link(world):
     holder = make_provider(world['root'], 'p', REPLIES)
     plant_link(holder, 'stolen', world['secret'])
     open(os.path.join(holder, 'tasks', 'real'), 'w').close()
-    orders = _actions.orders_list(providers(world), 'p')['params']['provider_order_list']['p']
+    orders = _actions.orders_list(providers(world), 'p')['p']
     assert 'TOPSECRET' not in json.dumps(orders)
     assert orders['real']['status'] == 'in_progress'
     assert orders['stolen']['error'] == 1
@@ -92,7 +92,7 @@ def test_a_huge_task_file_is_refused_unread(world):
     os.makedirs(os.path.join(holder, 'tasks'))
     with open(os.path.join(holder, 'tasks', 'big'), 'wb') as handle:
         handle.truncate(2 * 1024 ** 3)  # sparse: 2 GB that cost no disk
-    entry = _actions.orders_list(providers(world), 'p')['params']['provider_order_list']['p']['big']
+    entry = _actions.orders_list(providers(world), 'p')['p']['big']
     assert entry['error'] == 1 and 'is larger than 1048576 bytes; refusing to read it' in entry['message']
 
 
@@ -141,12 +141,12 @@ def _upgrade_archive(tmp_path, version):
 
 def test_upgrade_keeps_a_linked_tasks_folder_as_a_link(world, tmp_path):
     prov = providers(world)
-    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '1'), owner='root', group='root')
+    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
     holder = os.path.join(world['root'], 'p')
     os.symlink(world['outside'], os.path.join(holder, 'tasks'))
     os.chmod(world['outside'], 0o700)
     before = fingerprint(world['secret'])
-    result = _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '2'), owner='root', group='root')
+    result = _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
     assert result['changed'] is True
     assert os.readlink(os.path.join(holder, 'tasks')) == world['outside']
     assert fingerprint(world['secret']) == before  # no hard link made to it (st_nlink)
@@ -213,9 +213,9 @@ def test_an_order_never_starts_on_a_removed_provider(world, monkeypatch):
 def test_refused_archive_leaves_no_lock_in_the_providers_root(world, tmp_path):
     bad = [path for label, path, reason in pa.bad_archives(str(tmp_path), 'p', world['outside'])][0]
     with pytest.raises(BxError):
-        _plugin.install(providers(world), 'p', bad, owner='root', group='root')
+        _plugin.install(providers(world), 'p', bad, **OWNER)
     assert os.listdir(world['root']) == ['.bxenv']
-    assert _actions.list_providers(providers(world)) == {'params': {'providers': {}}}
+    assert _actions.list_providers(providers(world)) == {}
 
 
 def test_a_provider_linked_out_of_its_folder_is_not_run(world):
@@ -226,7 +226,7 @@ def test_a_provider_linked_out_of_its_folder_is_not_run(world):
     os.chmod(outside_tool, 0o755)
     os.makedirs(os.path.join(world['root'], 'p', 'bin'))
     os.symlink(outside_tool, os.path.join(world['root'], 'p', 'bin', 'p'))
-    entry = _actions.list_providers(providers(world))['params']['providers']['p']
+    entry = _actions.list_providers(providers(world))['p']
     assert entry['error'] == 1 and 'outside the provider folder; it is not run as provider p' in entry['message']
     assert not os.path.exists(marker)
 

@@ -20,6 +20,7 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _order_to_host, _pool
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, set_replies
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
@@ -58,8 +59,8 @@ def env(tmp_path):
 
 
 def run(env, task_id='t1', key_copy=None, **kwargs):
-    kwargs.setdefault('resolver', FakeResolver())
-    return _order_to_host.order_to_host(Providers(env['root'], Runner()), 'p', task_id, env['pool'],
+    target = _order_to_host.PoolTarget(env['pool'], resolver=FakeResolver())
+    return _order_to_host.order_to_host(Providers(env['root'], Runner()), 'p', task_id, target,
                                         key_copy or KeyCopy(), **kwargs)
 
 
@@ -80,11 +81,11 @@ def fails(env, **kwargs):
 
 def test_adds_a_finished_server(env):
     result = run(env)
-    assert result['changed'] is True
-    assert result['document'] == {'message': 'Server=%s is added to the pool' % SERVER}
-    assert result['host']['name'] == 'server2'
-    assert result['host']['address'] == SERVER
-    assert result['host']['groups'] == ['bitrix-hosts']
+    assert result.changed is True
+    assert add_document(result) == {'message': 'Server=%s is added to the pool' % SERVER}
+    assert result.host['name'] == 'server2'
+    assert result.host['address'] == SERVER
+    assert result.host['groups'] == ['bitrix-hosts']
     assert task_file(env) == 'complete: Server=%s is added to the pool' % SERVER
     pool = _pool.read_pool(env['pool'])
     assert _pool.find_host(pool, address=SERVER)['name'] == 'server2'
@@ -95,10 +96,10 @@ def test_second_run_changes_nothing(env):
     run(env)
     digest = folder_digest(env['pool'])
     result = run(env)
-    assert result['changed'] is False
-    assert result['document']['message'] == (
+    assert result.changed is False
+    assert result.message == (
         'bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool' % SERVER)
-    assert result['host']['name'] == 'server2'
+    assert result.host['name'] == 'server2'
     assert folder_digest(env['pool']) == digest
 
 
@@ -106,8 +107,8 @@ def test_second_run_changes_nothing(env):
 def test_not_ready_returns_the_reply(env, status):
     reply(env, {'status': status, 'eta': 5})
     result = run(env)
-    assert result == {'changed': False, 'document': {'params': {'provider_order': {'p': {'status': status, 'eta': 5}}}},
-                      'reply': {'status': status, 'eta': 5}}
+    assert (result.state, result.changed, result.reply) == ('pending', False, {'status': status, 'eta': 5})
+    assert add_document(result) == {'params': {'provider_order': {'p': {'status': status, 'eta': 5}}}}
     assert task_file(env) == ''
 
 
@@ -159,7 +160,7 @@ def test_error_state_fails_then_retry_runs_again(env):
         handle.write('error: User enter incorrect password')
     assert fails(env).message == (
         'bxProvider::order_to_hostProvider: task_id=t1 already error: User enter incorrect password')
-    assert run(env, retry_failed=True)['changed'] is True
+    assert run(env, retry_failed=True).changed is True
     assert task_file(env).startswith('complete:')
 
 
@@ -206,10 +207,10 @@ def test_check_mode_writes_and_contacts_nothing(env):
     before = (folder_digest(env['pool']), folder_digest(env['holder'] + '/tasks'))
     key_copy = KeyCopy()
     result = run(env, key_copy=key_copy, check_mode=True)
-    assert result['changed'] is True
-    assert result['host']['name'] == 'server2'
-    assert 'server2 ansible_ssh_host=%s' % SERVER in result['diff']['after']
-    assert 'server2' not in result['diff']['before']
+    assert result.changed is True
+    assert result.host['name'] == 'server2'
+    assert 'server2 ansible_ssh_host=%s' % SERVER in result.diff['after']
+    assert 'server2' not in result.diff['before']
     assert key_copy.calls == []
     assert (folder_digest(env['pool']), folder_digest(env['holder'] + '/tasks')) == before
 
@@ -236,7 +237,7 @@ def test_killed_between_pool_write_and_task_file_resumes(env):
     assert task_file(env) == ''
     assert os.path.exists(_order_to_host.journal_path(env['holder'], 't1'))
     result = run(env)
-    assert result['changed'] is True and result['resumed'] is True
+    assert result.changed is True and result.state == 'resumed'
     assert task_file(env).startswith('complete:')
     hosts = open(os.path.join(env['pool'], 'hosts')).read()
     assert hosts.count('ansible_ssh_host=%s' % SERVER) == 1
@@ -245,7 +246,7 @@ def test_killed_between_pool_write_and_task_file_resumes(env):
 def _add_task(args):
     env, task_id = args
     try:
-        return run(env, task_id=task_id)['changed']
+        return run(env, task_id=task_id).changed
     except BxError as exc:
         return exc.message
 

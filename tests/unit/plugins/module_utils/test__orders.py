@@ -123,12 +123,12 @@ def test_labelled_order_is_listed_once_and_label_folder_is_no_task(root):
     holder = make_provider(root, 'p', REPLIES)
     _orders.place(prov(root), 'p', '2', label='web-1')
     assert sorted(os.listdir(os.path.join(holder, 'tasks'))) == ['.bxenv', 'T-1']
-    listed = _actions.orders_list(prov(root), 'p')['params']['provider_order_list']['p']
+    listed = _actions.orders_list(prov(root), 'p')['p']
     assert list(listed) == ['T-1']
     assert listed['T-1']['status'] == 'in_progress'
     with open(os.path.join(holder, 'tasks', 'T-1'), 'w') as handle:
         handle.write('error: User enter incorrect password')
-    status = _actions.order_status(prov(root), 'p', 'T-1')['params']['provider_order']['p']
+    status = _actions.order_status(prov(root), 'p', 'T-1')['p']
     assert status == {'status': 'error', 'message': 'User enter incorrect password', 'error': 1}
 
 

@@ -21,10 +21,9 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxErro
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__archive import tree_state
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER, RecordingRunner as Runner
 
 NAME = 'superprovider'
-ROOT_OWNER = dict(owner='root', group='root')
 
 
 @pytest.fixture
@@ -40,7 +39,7 @@ def providers_of(world):
 
 
 def install(world, archive, **kwargs):
-    options = dict(ROOT_OWNER)
+    options = dict(OWNER)
     options.update(kwargs)
     return _plugin.install(providers_of(world), NAME, archive, **options)
 
@@ -80,7 +79,7 @@ def test_install_every_format_and_layout(world, fmt, top):
     assert result['provider']['config'] == 'exists'
     assert result['files']['added'] == ['VERSION', 'bin/' + NAME, 'etc/%s.conf' % NAME, 'fake.json']
     listed = _actions.list_providers(providers_of(world))
-    assert listed == {'params': {'providers': {NAME: {'status': 'enabled'}}}}
+    assert listed == {NAME: {'status': 'enabled'}}
     assert side_folders(world) == []
     record = json.loads((holder_of(world) / '.bxenv-archive.json').read_text())
     assert record['sha256'] == result['sha256'] == _plugin._archive.sha256_file(archive)
@@ -138,18 +137,6 @@ def test_an_upgrade_without_config_in_the_archive_keeps_the_live_one(world):
     assert (holder_of(world) / 'etc' / (NAME + '.conf')).read_text() == '# config from the archive\n'
 
 
-def test_ownership_is_set(world):
-    user = _plugin.pwd.getpwuid(65534)
-    group = _plugin.grp.getgrgid(65534)
-    install(world, pa.good_archive(world / 'archives', NAME), owner=user.pw_name, group=group.gr_name)
-    for current, dirnames, filenames in os.walk(str(holder_of(world))):
-        for entry in [current] + [os.path.join(current, e) for e in dirnames + filenames]:
-            if entry.endswith('calls.log'):
-                continue  # written by the provider itself (as root) when it was probed
-            info = os.lstat(entry)
-            assert (info.st_uid, info.st_gid) == (65534, 65534), entry
-
-
 @pytest.mark.parametrize('owner,group,missing', [
     ('no-such-user-x', 'root', 'user no-such-user-x'),
     ('root', 'no-such-group-x', 'group no-such-group-x'),
@@ -181,7 +168,7 @@ def test_bad_archives_leave_everything_as_it_was(world):
         dict((k, v) for k, v in before.items() if not k.startswith('archives'))
     assert os.listdir(str(world / 'outside')) == []
     assert open('/etc/passwd', 'rb').read() == passwd
-    assert _actions.list_providers(providers_of(world))['params']['providers'] == {NAME: {'status': 'enabled'}}
+    assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
 
 
 def test_bad_help_message(world):
@@ -273,11 +260,12 @@ def _collections_path():
 
 
 INSTALL_SCRIPT = '''
+import json
 import sys
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
-_plugin.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], owner='root', group='root')
+_plugin.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], **json.loads(sys.argv[4]))
 '''
 
 
@@ -289,8 +277,8 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
     slow = pa.good_archive(world / 'archives', NAME, version='slow', help_reply={
         '__raw__': True, 'stdout': json.dumps(pa.FULL_HELP), 'sleep': 120})
     env = dict(os.environ, PYTHONPATH=_collections_path())
-    proc = subprocess.Popen([sys.executable, '-c', INSTALL_SCRIPT, str(world / 'providers'), NAME, slow],
-                            env=env, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, '-c', INSTALL_SCRIPT, str(world / 'providers'), NAME, slow,
+                             json.dumps(OWNER)], env=env, start_new_session=True)
     try:
         # wait until the staged plugin is being asked for help
         deadline = time.monotonic() + 60
@@ -310,7 +298,7 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
     assert (holder / 'VERSION').read_text() == '1\n'
     assert tree_state(str(holder / 'tasks')) == orders
     assert staged_help in side_folders(world)
-    assert _actions.list_providers(providers_of(world)) == {'params': {'providers': {NAME: {'status': 'enabled'}}}}
+    assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
     # the next run cleans up and upgrades
     result = install(world, pa.good_archive(world / 'archives', NAME, version='2'))
     assert result['changed'] is True and (holder / 'VERSION').read_text() == '2\n'
@@ -326,7 +314,7 @@ def test_a_swap_killed_halfway_is_undone(world):
     # killed after "live -> old", before "staging -> live"
     os.rename(str(holder), str(root / ('.%s.old-abc' % NAME)))
     (root / ('.%s.staging-def' % NAME)).mkdir()
-    assert _actions.list_providers(providers_of(world)) == {'params': {'providers': {}}}
+    assert _actions.list_providers(providers_of(world)) == {}
     with _plugin.plugin_lock(providers_of(world), NAME):
         _plugin.clean_leftovers(str(root), NAME)
     assert (holder / 'VERSION').read_text() == '1\n' and (holder / 'tasks' / 't-new').exists()
@@ -354,7 +342,7 @@ def test_orders_written_during_the_swap_are_kept(world):
 
 def test_bad_provider_name(world):
     with pytest.raises(BxError) as caught:
-        _plugin.install(providers_of(world), '../evil', 'x.tgz', **ROOT_OWNER)
+        _plugin.install(providers_of(world), '../evil', 'x.tgz', **OWNER)
     assert 'invalid provider name' in caught.value.message
     with pytest.raises(BxError) as caught:
         _plugin.remove(providers_of(world), '.hidden')

@@ -122,7 +122,7 @@ def test_parse_hosts_sections_comments_and_options():
     assert hosts['web1']['connection'] == 'ssh'
     assert hosts['db1'] == {'name': 'db1', 'address': '192.0.2.12', 'addresses': ['192.0.2.12'],
                             'connection': 'local', 'groups': ['bitrix-hosts', 'bitrix-mysql']}
-    # §9: no ansible_ssh_host gives 127.0.0.1; no address of its own is recorded.
+    # docs/protocol.md section 9: no ansible_ssh_host gives 127.0.0.1; no address of its own is recorded.
     assert hosts['bare']['address'] == '127.0.0.1'
     assert hosts['bare']['addresses'] == []
     assert hosts['rolehost']['addresses'] == ['192.0.2.14']

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Probing and calling real fake-provider executables (PROTOCOL 2, 3)."""
+"""Probing and calling real fake-provider executables (docs/protocol.md 2, 3)."""
 
 from __future__ import absolute_import, division, print_function
 

@@ -74,7 +74,7 @@ def test_list_reports_every_other_provider(root):
         with open(os.path.join(root, kind, 'bin', kind), 'w') as handle:
             handle.write('#!/bin/sh\n%s\n' % script)
     make_provider(root, 'good')
-    listed = _actions.list_providers(providers(root))['params']['providers']
+    listed = _actions.list_providers(providers(root))
     assert listed['good'] == {'status': 'enabled'}
     for kind, (script, cause) in HOSTILE.items():
         assert listed[kind]['error'] == 1 and cause in listed[kind]['message'], kind
@@ -87,7 +87,7 @@ def test_orders_list_keeps_the_good_orders(root):
     os.makedirs(os.path.join(holder, 'tasks'))
     for task in ('good', 'bad'):
         open(os.path.join(holder, 'tasks', task), 'w').close()
-    orders = _actions.orders_list(providers(root))['params']['provider_order_list']['p']
+    orders = _actions.orders_list(providers(root))['p']
     assert orders['good']['status'] == 'ok' and orders['good']['error'] == 0
     assert orders['bad']['error'] == 1 and 'JSON nested too deep' in orders['bad']['message']
 

@@ -13,6 +13,7 @@ import pwd
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_plugin
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__archive import tree_state
 
@@ -26,7 +27,7 @@ def world(tmp_path):
 
 
 def args(world, **extra):
-    options = {'name': NAME, 'providers_dir': str(world / 'providers'), 'owner': 'root', 'group': 'root'}
+    options = dict(OWNER, name=NAME, providers_dir=str(world / 'providers'))
     options.update(extra)
     return options
 
