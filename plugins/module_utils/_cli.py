@@ -281,7 +281,7 @@ _HANDLERS = {
         providers, options['provider'], options['task_id']),
     'orders_list': lambda providers, options, warnings: _actions.orders_list(
         providers, options['provider'], options['workers'], warnings),
-    'order_to_host': lambda providers, options, warnings: _order_to_host_action(providers, options, warnings),
+    'order_to_host': _order_to_host_action,
     'install': lambda providers, options, warnings: _install(providers, options),
     'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
 }
