@@ -88,6 +88,6 @@ def test_nothing_started_is_recorded_in_the_folder(env):
         start(env, starter=cannot_start)
     assert str(info.value) == 'cannot start %s  %s/common.yml: No such file or directory' % (
         env['playbook'], env['pool'])
-    (name, files), = finished_jobs(env['jobs']).items()
-    assert files == {'cmd': 'INITIAL_CMD: %s  %s/common.yml\n' % (env['playbook'], env['pool']), 'rc': '127\n',
-                     'status': 'cannot start the job: No such file or directory\n'}
+    assert list(finished_jobs(env['jobs']).values()) == [{
+        'cmd': 'INITIAL_CMD: %s  %s/common.yml\n' % (env['playbook'], env['pool']), 'rc': '127\n',
+        'status': 'cannot start the job: No such file or directory\n'}]
