@@ -9,7 +9,8 @@ __metaclass__ = type
 
 class ModuleDocFragment(object):
 
-    # Options every module that calls provider plugins shares.
+    # Options of every module that runs provider plugins
+    # (argspec: _module.provider_argument_spec).
     DOCUMENTATION = r'''
 options:
   providers_dir:
@@ -28,9 +29,16 @@ options:
     description:
       - Bytes a provider call may write on stdout, and again on stderr. A
         provider that writes more is killed and the call fails saying so, so
-        a runaway provider cannot fill the memory.
+        a runaway provider cannot fill the memory. At least C(1024).
     type: int
     default: 16777216
+requirements:
+  - jsonschema (Python library, on the host the module runs on)
+'''
+
+    # Modules that return provider replies (argspec: _module.secrets_argument_spec).
+    SECRETS = r'''
+options:
   reveal_secrets:
     description:
       - Return C(server_password) and every other key matching C(password)
@@ -38,8 +46,45 @@ options:
       - By default they are replaced by C(********) in every result.
     type: bool
     default: false
-requirements:
-  - jsonschema (Python library, on the host the module runs on)
+'''
+
+    # Modules that can wait for an order (argspec: _module.wait_argument_spec).
+    WAIT = r'''
+options:
+  wait:
+    description:
+      - Poll the order's status (C(order_status), with the appliance's task
+        file laid over it as in M(bitrix.bxenv.bx_provider_info)) until it is
+        C(finished), or C(complete) when the server is already in the pool.
+      - C(error) or C(failed) fails with the provider's message; so does a
+        status call that fails. The order itself is never given up or placed
+        again; run the task again to go on waiting.
+      - When O(wait_timeout) passes first, the module fails saying the order
+        is still pending, with RV(task_id), RV(elapsed) and the last status.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - Seconds to wait with O(wait=true). The status is asked once more when
+        they have passed; C(0) asks once.
+    type: int
+    default: 1800
+  poll_interval:
+    description:
+      - Seconds between two status calls with O(wait=true); at least C(1).
+    type: int
+    default: 15
+'''
+
+    # Modules that write the server pool (argspec: _module.pool_argument_spec).
+    POOL = r'''
+options:
+  pool_dir:
+    description:
+      - The server pool folder, with C(hosts), C(host_vars/) and C(ansible.cfg)
+        (whose C(private_key_file) is the pool key).
+    type: path
+    default: /etc/ansible
 '''
 
     # Attributes shared by all modules.

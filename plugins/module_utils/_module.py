@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import mask_secrets
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -28,13 +29,50 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import DEFAUL
 
 
 def provider_argument_spec():
-    """Options shared by the provider modules (doc fragment ``bitrix.bxenv.provider``)."""
+    """Options of every module that runs providers (doc fragment ``bitrix.bxenv.provider``)."""
     return dict(
         providers_dir=dict(type='path', default=DEFAULT_PROVIDERS_DIR),
         timeout=dict(type='int', default=DEFAULT_TIMEOUT),
         max_output=dict(type='int', default=DEFAULT_MAX_OUTPUT),
-        reveal_secrets=dict(type='bool', default=False),
     )
+
+
+def secrets_argument_spec():
+    """``bitrix.bxenv.provider.secrets``."""
+    return dict(reveal_secrets=dict(type='bool', default=False))
+
+
+def wait_argument_spec():
+    """``bitrix.bxenv.provider.wait``; checked by ``check_wait``."""
+    return dict(
+        wait=dict(type='bool', default=False),
+        wait_timeout=dict(type='int', default=_orders.DEFAULT_WAIT_TIMEOUT),
+        poll_interval=dict(type='int', default=_orders.DEFAULT_POLL_INTERVAL),
+    )
+
+
+def pool_argument_spec():
+    """``bitrix.bxenv.provider.pool``."""
+    return dict(pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR))
+
+
+def argument_spec(*parts, **options):
+    """One argspec from the shared parts and the module's own ``options``."""
+    spec = {}
+    for part in parts:
+        spec.update(part())
+    spec.update(options)
+    return spec
+
+
+def check_wait(module):
+    """Fail on waiting options no wait can use."""
+    params = module.params
+    if params['wait_timeout'] < 0:
+        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
+    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
+        module.fail_json(msg='poll_interval must be at least %d second, got %d'
+                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
 
 
 def providers_for(module):

@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import errno
 import json
 import os
@@ -111,24 +112,13 @@ class PoolTarget(object):
         return self.key_files or _pool.pool_key(self.pool_dir)
 
 
-class AddResult(object):
-    """What ``order_to_host`` did, in one shape.
-
-    ``state``: ``pending`` (not finished yet: ``reply``), ``complete`` (added
-    before: ``message`` is the original's "already" text), ``added`` or
-    ``resumed`` (an interrupted add finished); ``host`` and ``diff`` when
-    known. ``_output.add_document`` turns it into what bx-provider prints.
-    """
-
-    def __init__(self, state, name, changed=False, message=None, reply=None, server=None, host=None, diff=None):
-        self.state = state
-        self.name = name
-        self.changed = changed
-        self.message = message
-        self.reply = reply
-        self.server = server
-        self.host = host
-        self.diff = diff
+# What ``order_to_host`` did, in one shape. ``state``: ``pending`` (not
+# finished yet: ``reply``), ``complete`` (added before: ``message`` is the
+# original's "already" text), ``added`` or ``resumed`` (an interrupted add
+# finished); ``host`` and ``diff`` when known. ``_output.add_document`` turns
+# it into what bx-provider prints.
+AddResult = collections.namedtuple('AddResult', 'state name changed message reply server host diff',
+                                   defaults=(False, None, None, None, None, None))
 
 
 def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False, check_mode=False):

@@ -18,6 +18,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import contextlib
 import errno
 import os
@@ -52,19 +53,10 @@ class OrderError(BxError):
         self.details = details
 
 
-class Outcome(object):
-    """What an order run did: ``changed``, ``task_id`` (text, None when nothing
-    was placed), ``params`` (the document under ``params``), ``order_status``
-    (the order's status reply, when it was asked for), ``polls`` and
-    ``elapsed`` (after waiting)."""
-
-    def __init__(self, changed, task_id=None, params=None, order_status=None):
-        self.changed = changed
-        self.task_id = task_id
-        self.params = params
-        self.order_status = order_status
-        self.polls = None
-        self.elapsed = None
+# What an order run did: ``changed``, ``task_id`` (text, None when nothing
+# was placed), ``params`` (the data under ``params``), ``order_status`` (the
+# order's status reply, when it was asked for).
+Outcome = collections.namedtuple('Outcome', 'changed task_id params order_status', defaults=(None, None, None))
 
 
 def bookkeeping_dir(holder):

@@ -24,6 +24,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import errno
 import os
 import selectors
@@ -39,7 +40,8 @@ _CHUNK = 64 * 1024
 _WRITE_CHUNK = 16 * 1024
 
 
-class Result(object):
+class Result(collections.namedtuple('Result', 'argv rc stdout stderr elapsed timed_out overflow error',
+                                    defaults=(None, b'', b'', 0.0, False, None, None))):
     """What one run gave: ``rc``, ``stdout``/``stderr`` (bytes), ``elapsed``.
 
     ``timed_out``: the run outlived its timeout and was killed; ``overflow``:
@@ -48,16 +50,7 @@ class Result(object):
     started (``rc`` is then 127).
     """
 
-    def __init__(self, argv, rc=None, stdout=b'', stderr=b'', elapsed=0.0, timed_out=False, overflow=None,
-                 error=None):
-        self.argv = list(argv)
-        self.rc = rc
-        self.stdout = stdout
-        self.stderr = stderr
-        self.elapsed = elapsed
-        self.timed_out = timed_out
-        self.overflow = overflow
-        self.error = error
+    __slots__ = ()
 
     def text(self, stream='stdout'):
         """A stream as text for messages; bytes that are not UTF-8 become U+FFFD."""

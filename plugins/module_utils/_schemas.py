@@ -16,59 +16,43 @@ __metaclass__ = type
 
 _DRAFT = 'http://json-schema.org/draft-07/schema#'
 
+
+def _reply(title, properties=None, **rules):
+    """A reply schema: a JSON object; ``properties`` typed where given."""
+    schema = {'$schema': _DRAFT, 'title': title, 'type': 'object'}
+    if properties:
+        schema['properties'] = properties
+    schema.update(rules)
+    return schema
+
+
 # An error reply: ``error`` set to a positive integer or a string of digits.
 # ``0``, ``false`` and ``null`` mean "no error" and are not error replies.
-ERROR_REPLY = {
-    '$schema': _DRAFT,
-    'title': 'error reply',
-    'type': 'object',
-    'required': ['error'],
-    'properties': {
-        'error': {
-            'anyOf': [
-                {'type': 'integer', 'minimum': 1},
-                {'type': 'string', 'pattern': '^[0-9]*[1-9][0-9]*$'},
-            ],
-        },
-        'error_message': {'type': ['string', 'number']},
+ERROR_REPLY = _reply('error reply', {
+    'error': {
+        'anyOf': [
+            {'type': 'integer', 'minimum': 1},
+            {'type': 'string', 'pattern': '^[0-9]*[1-9][0-9]*$'},
+        ],
     },
-}
+    'error_message': {'type': ['string', 'number']},
+}, required=['error'])
 
-HELP = {
-    '$schema': _DRAFT,
-    'title': 'help reply',
-    'type': 'object',
-    'properties': {
-        'options': {'type': 'array'},
-        'status': {'type': ['string', 'null']},
-    },
-}
+HELP = _reply('help reply', {
+    'options': {'type': 'array'},
+    'status': {'type': ['string', 'null']},
+})
 
-CONFIGS = {
-    '$schema': _DRAFT,
-    'title': 'configs reply',
-    'type': 'object',
-}
+CONFIGS = _reply('configs reply')
 
 # ``task_id`` being present and non-empty is checked by the action, with the
 # original message; here only its type.
-ORDER = {
-    '$schema': _DRAFT,
-    'title': 'order reply',
-    'type': 'object',
-    'properties': {
-        'task_id': {'type': ['string', 'integer', 'null']},
-    },
-}
+ORDER = _reply('order reply', {'task_id': {'type': ['string', 'integer', 'null']}})
 
-ORDER_STATUS = {
-    '$schema': _DRAFT,
-    'title': 'order_status reply',
-    'type': 'object',
-    'properties': {
-        'status': {'type': ['string', 'number', 'null']},
-        'message': {'type': ['string', 'number', 'null']},
-    },
+ORDER_STATUS = _reply('order_status reply', {
+    'status': {'type': ['string', 'number', 'null']},
+    'message': {'type': ['string', 'number', 'null']},
+}, **{
     'if': {'properties': {'status': {'const': 'finished'}}, 'required': ['status']},
     'then': {
         'required': ['server'],
@@ -77,7 +61,7 @@ ORDER_STATUS = {
             'server_password': {'type': ['string', 'number', 'null']},
         },
     },
-}
+})
 
 REPLY_SCHEMAS = {
     'help': HELP,

@@ -35,6 +35,12 @@ description:
     playbook runs it as a tracked step.
 author:
   - bitrix.bxenv maintainers (@bxenv)
+extends_documentation_fragment:
+  - bitrix.bxenv.provider
+  - bitrix.bxenv.provider.secrets
+  - bitrix.bxenv.provider.wait
+  - bitrix.bxenv.provider.pool
+  - bitrix.bxenv.provider.attributes
 options:
   provider:
     description: Provider plugin name (a folder name under O(providers_dir)).
@@ -44,10 +50,6 @@ options:
     description: The order's id, as the provider returned it when it was placed.
     type: str
     required: true
-  pool_dir:
-    description: The pool folder with C(ansible.cfg), C(hosts) and C(host_vars/).
-    type: path
-    default: /etc/ansible
   ssh_user:
     description: User the key is installed for on the new server.
     type: str
@@ -77,21 +79,6 @@ options:
         (after the cause was fixed). The original never retries.
     type: bool
     default: false
-  wait:
-    description: Poll the order until it is finished (or fails, or O(wait_timeout) passes) before adding it.
-    type: bool
-    default: false
-  wait_timeout:
-    description: Seconds to wait with O(wait=true). The module fails when they pass, saying the order is still pending.
-    type: int
-    default: 1800
-  poll_interval:
-    description: Seconds between two status polls with O(wait=true); at least 1.
-    type: int
-    default: 15
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.attributes
 attributes:
   check_mode:
     description: Asks the provider for the status, plans the pool change and reports it; contacts no server and writes nothing.
@@ -205,6 +192,14 @@ setup_playbook:
   returned: when the order is finished
   type: dict
   sample: {path: /etc/ansible/common.yml, name: common.yml, exists: true, monitoring: false}
+pool_key_file:
+  description:
+    - The private key that reaches pool servers (O(ssh_key_file), else the
+      C(private_key_file) of the pool's C(ansible.cfg)); null when the pool
+      names none.
+  returned: when the order is finished
+  type: str
+  sample: /etc/ansible/.ssh/id_rsa
 known_hosts_file:
   description: Where the new server's host key was recorded.
   returned: when the order is finished
@@ -226,10 +221,15 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    argument_spec,
+    check_wait,
     fail_with,
+    pool_argument_spec,
     provider_argument_spec,
     providers_for,
+    secrets_argument_spec,
     shown,
+    wait_argument_spec,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, order_to_host
@@ -237,28 +237,22 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_do
 
 
 def main():
-    argument_spec = provider_argument_spec()
-    argument_spec.update(
-        provider=dict(type='str', required=True),
-        task_id=dict(type='str', required=True),
-        pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR),
-        ssh_user=dict(type='str', default='root'),
-        ssh_port=dict(type='int', default=22),
-        ssh_key_file=dict(type='path'),
-        ssh_timeout=dict(type='int', default=10),
-        hostname=dict(type='str'),
-        retry_failed=dict(type='bool', default=False),
-        wait=dict(type='bool', default=False),
-        wait_timeout=dict(type='int', default=1800),
-        poll_interval=dict(type='int', default=15),
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            provider_argument_spec, secrets_argument_spec, wait_argument_spec, pool_argument_spec,
+            provider=dict(type='str', required=True),
+            task_id=dict(type='str', required=True),
+            ssh_user=dict(type='str', default='root'),
+            ssh_port=dict(type='int', default=22),
+            ssh_key_file=dict(type='path'),
+            ssh_timeout=dict(type='int', default=10),
+            hostname=dict(type='str'),
+            retry_failed=dict(type='bool', default=False),
+        ),
+        supports_check_mode=True,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    check_wait(module)
     params = module.params
-    if params['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
-    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
-        module.fail_json(msg='poll_interval must be at least %d second, got %d'
-                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
     providers = providers_for(module)
     name, task_id, pool_dir = params['provider'], params['task_id'], params['pool_dir']
     known_hosts = _ssh.known_hosts_path(pool_dir)

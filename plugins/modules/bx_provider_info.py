@@ -58,6 +58,7 @@ options:
     default: 8
 extends_documentation_fragment:
   - bitrix.bxenv.provider
+  - bitrix.bxenv.provider.secrets
   - bitrix.bxenv.provider.attributes
 attributes:
   check_mode:
@@ -209,23 +210,24 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    argument_spec,
     provider_argument_spec,
     providers_for,
     run_or_fail,
+    secrets_argument_spec,
     shown,
 )
 
 
 def main():
-    argument_spec = provider_argument_spec()
-    argument_spec.update(
-        query=dict(type='str', default='list', choices=sorted(_actions.QUERIES)),
-        provider=dict(type='str'),
-        task_id=dict(type='str'),
-        workers=dict(type='int', default=_actions.DEFAULT_WORKERS),
-    )
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=argument_spec(
+            provider_argument_spec, secrets_argument_spec,
+            query=dict(type='str', default='list', choices=sorted(_actions.QUERIES)),
+            provider=dict(type='str'),
+            task_id=dict(type='str'),
+            workers=dict(type='int', default=_actions.DEFAULT_WORKERS),
+        ),
         required_if=[
             ('query', 'status', ['provider']),
             ('query', 'configs', ['provider']),

@@ -60,37 +60,10 @@ options:
         is still returned, with a warning.
       - Same character rules as O(config_id).
     type: str
-  wait:
-    description:
-      - Poll the order's status (C(order_status), with the appliance's task
-        file laid over it as in M(bitrix.bxenv.bx_provider_info)) until it is
-        final.
-      - C(finished) (or C(complete) when the server is already in the pool)
-        is success; the final status is returned as RV(order_status).
-      - C(error) or C(failed) fails with the provider's message.
-      - A status call that fails (an error reply, a broken reply, a timeout)
-        fails at once with its message; the order is not given up at the
-        provider, run the task again (with O(name)) to go on waiting.
-      - When O(wait_timeout) passes first, the module fails saying the order
-        is still pending, with RV(task_id), RV(elapsed) and the last
-        RV(order_status). Follow it with M(bitrix.bxenv.bx_provider_info), or
-        run the task again with the same O(name).
-      - Not done in check mode.
-    type: bool
-    default: false
-  wait_timeout:
-    description:
-      - Seconds to wait for the order with O(wait=true). The status is asked
-        once more when they have passed. C(0) asks once.
-    type: int
-    default: 1800
-  poll_interval:
-    description:
-      - Seconds between two status calls with O(wait=true); at least 1.
-    type: int
-    default: 15
 extends_documentation_fragment:
   - bitrix.bxenv.provider
+  - bitrix.bxenv.provider.secrets
+  - bitrix.bxenv.provider.wait
   - bitrix.bxenv.provider.attributes
 attributes:
   check_mode:
@@ -204,16 +177,17 @@ elapsed:
   returned: after O(wait=true), on success and on failure
   type: float
   sample: 165.2
-error:
-  description: The error code of the original's error document (normally C(1); a provider's own code as it gave it).
-  returned: failure
-  type: raw
-  sample: 1
 message:
-  description: The error message (also in C(msg)).
+  description:
+    - The message of the original's error document, also in C(msg).
   returned: failure
   type: str
   sample: "bxProvider::order2Provider: Provider superprovider doesn't support order option"
+error:
+  description: The error code of that document (normally C(1); a provider's own code as it gave it).
+  returned: failure
+  type: raw
+  sample: 1
 '''
 
 import time
@@ -223,10 +197,14 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    argument_spec,
+    check_wait,
     fail_with,
     provider_argument_spec,
     providers_for,
+    secrets_argument_spec,
     shown,
+    wait_argument_spec,
 )
 
 
@@ -240,35 +218,30 @@ def _shown_details(module, details):
 
 
 def main():
-    argument_spec = provider_argument_spec()
-    argument_spec.update(
-        provider=dict(type='str', required=True),
-        config_id=dict(type='str', required=True),
-        name=dict(type='str'),
-        wait=dict(type='bool', default=False),
-        wait_timeout=dict(type='int', default=_orders.DEFAULT_WAIT_TIMEOUT),
-        poll_interval=dict(type='int', default=_orders.DEFAULT_POLL_INTERVAL),
+    module = AnsibleModule(
+        argument_spec=argument_spec(
+            provider_argument_spec, secrets_argument_spec, wait_argument_spec,
+            provider=dict(type='str', required=True),
+            config_id=dict(type='str', required=True),
+            name=dict(type='str'),
+        ),
+        supports_check_mode=True,
     )
-    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+    check_wait(module)
     params = module.params
-    if params['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
-    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
-        module.fail_json(msg='poll_interval must be at least %d second, got %d'
-                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
     providers = providers_for(module)
     warnings = []
     outcome = None
+    waited = {}
     try:
         outcome = _orders.place(providers, params['provider'], params['config_id'], params['name'],
                                 module.check_mode, warnings)
         if params['wait'] and not module.check_mode:
-            reply, outcome.polls, outcome.elapsed = _orders.wait(
+            reply, waited['polls'], waited['elapsed'] = _orders.wait(
                 providers, params['provider'], outcome.task_id, params['wait_timeout'],
                 params['poll_interval'], clock=time.monotonic, sleep=time.sleep)
-            outcome.order_status = reply
-            if not outcome.changed:
-                outcome.params = {'provider_order': {params['provider']: reply}}
+            outcome = outcome._replace(order_status=reply, params=outcome.params if outcome.changed else
+                                       {'provider_order': {params['provider']: reply}})
     except BxError as exc:
         for warning in warnings:
             module.warn(warning)
@@ -283,8 +256,7 @@ def main():
         result.update(task_id=outcome.task_id, params=shown(module, outcome.params))
     if outcome.order_status is not None:
         result['order_status'] = shown(module, outcome.order_status)
-    if outcome.polls is not None:
-        result.update(polls=outcome.polls, elapsed=outcome.elapsed)
+    result.update(waited)
     module.exit_json(**result)
 
 

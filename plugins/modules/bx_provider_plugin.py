@@ -52,11 +52,6 @@ options:
       - Path of the plugin archive on the host the module runs on.
       - Required with O(state=present).
     type: path
-  providers_dir:
-    description:
-      - Folder holding one sub-folder per provider plugin.
-    type: path
-    default: /opt/webdir/providers
   owner:
     description:
       - User that owns the installed plugin files. It must exist; this is
@@ -94,15 +89,8 @@ options:
         checked before unpacking and bytes are counted while unpacking.
     type: int
     default: 67108864
-  timeout:
-    description:
-      - Seconds the plugin's C(help) call may take. A plugin still running then
-        is terminated with its process group (and killed 3 seconds later) and the task fails.
-    type: int
-    default: 60
-requirements:
-  - jsonschema (Python library, on the host the module runs on)
 extends_documentation_fragment:
+  - bitrix.bxenv.provider
   - bitrix.bxenv.provider.attributes
 attributes:
   check_mode:
@@ -167,10 +155,8 @@ provider:
     name: superprovider
     status: enabled
     config: exists
-    files:
-      holder: /opt/webdir/providers/superprovider
-      execute: /opt/webdir/providers/superprovider/bin/superprovider
-      config: /opt/webdir/providers/superprovider/etc/superprovider.conf
+    files: {holder: /opt/webdir/providers/superprovider, execute: /opt/webdir/providers/superprovider/bin/superprovider,
+            config: /opt/webdir/providers/superprovider/etc/superprovider.conf}
     options: {help: 1, init: 0, configs: 1, order: 1, order_status: 1}
 sha256:
   description: SHA-256 of the archive.
@@ -208,6 +194,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _plugin
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
+    argument_spec,
     provider_argument_spec,
     providers_for,
     run_or_fail,
@@ -215,22 +202,19 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
 
 
 def main():
-    argument_spec = provider_argument_spec()
-    argument_spec.pop('reveal_secrets')
-    argument_spec.pop('max_output')
-    argument_spec.update(
-        name=dict(type='str', required=True),
-        state=dict(type='str', default='present', choices=['present', 'absent']),
-        src=dict(type='path'),
-        owner=dict(type='str', default=_plugin.DEFAULT_OWNER),
-        group=dict(type='str', default=_plugin.DEFAULT_OWNER),
-        force=dict(type='bool', default=False),
-        replace_config=dict(type='bool', default=False),
-        max_members=dict(type='int', default=_archive.DEFAULT_MAX_MEMBERS),
-        max_size=dict(type='int', default=_archive.DEFAULT_MAX_SIZE),
-    )
     module = AnsibleModule(
-        argument_spec=argument_spec,
+        argument_spec=argument_spec(
+            provider_argument_spec,
+            name=dict(type='str', required=True),
+            state=dict(type='str', default='present', choices=['present', 'absent']),
+            src=dict(type='path'),
+            owner=dict(type='str', default=_plugin.DEFAULT_OWNER),
+            group=dict(type='str', default=_plugin.DEFAULT_OWNER),
+            force=dict(type='bool', default=False),
+            replace_config=dict(type='bool', default=False),
+            max_members=dict(type='int', default=_archive.DEFAULT_MAX_MEMBERS),
+            max_size=dict(type='int', default=_archive.DEFAULT_MAX_SIZE),
+        ),
         required_if=[('state', 'present', ['src'])],
         supports_check_mode=True,
     )

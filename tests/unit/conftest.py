@@ -13,6 +13,8 @@ __metaclass__ = type
 import os
 import sys
 
+import pytest
+
 try:
     import ansible_collections.bitrix.bxenv  # noqa: F401  pylint: disable=unused-import
 except ImportError:
@@ -25,3 +27,11 @@ except ImportError:
     sys.path.insert(0, _ROOT)
     for _name in [n for n in sys.modules if n == 'ansible_collections' or n.startswith('ansible_collections.')]:
         del sys.modules[_name]
+
+
+@pytest.fixture
+def root(tmp_path):
+    """An empty providers root (``<tmp>/providers``)."""
+    path = str(tmp_path / 'providers')
+    os.makedirs(path)
+    return path

@@ -184,3 +184,30 @@ class RecordingRunner(object):
         self.argvs.append(list(argv))
         self.environs.append(dict(kwargs.get('environ_update') or {}))
         return _runner.run(argv, **kwargs)
+
+
+def add_task(holder, task_id, content=''):
+    """A task file as the appliance keeps it (``tasks/`` made when missing)."""
+    os.makedirs(os.path.join(holder, 'tasks'), exist_ok=True)
+    with open(os.path.join(holder, 'tasks', task_id), 'w') as handle:
+        handle.write(content)
+
+
+class FakeTime(object):
+    """A monotonic clock that moves only when the code under test sleeps."""
+
+    def __init__(self, on_sleep=None):
+        self.now = 1000.0
+        self.sleeps = []
+        self.on_sleep = on_sleep
+
+    def clock(self):
+        return self.now
+
+    monotonic = clock
+
+    def sleep(self, seconds):
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep(len(self.sleeps))

@@ -15,17 +15,10 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, tree
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import add_task, calls, make_provider, raw, tree
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'pw'}
-
-
-@pytest.fixture
-def root(tmp_path):
-    path = str(tmp_path / 'providers')
-    os.makedirs(path)
-    return path
 
 
 def prov(root, timeout=20):
@@ -36,12 +29,6 @@ def error_of(func, *args):
     with pytest.raises(BxError) as info:
         func(*args)
     return info.value.code, info.value.message
-
-
-def add_task(holder, task_id, content=''):
-    os.makedirs(os.path.join(holder, 'tasks'), exist_ok=True)
-    with open(os.path.join(holder, 'tasks', task_id), 'w') as handle:
-        handle.write(content)
 
 
 # list -------------------------------------------------------------------

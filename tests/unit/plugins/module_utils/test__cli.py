@@ -22,20 +22,13 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
-    calls, finished_jobs, make_ansible_playbook, make_provider, playbook_calls, raw)
+    add_task, calls, finished_jobs, make_ansible_playbook, make_provider, playbook_calls, raw)
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import FakeResolver, make_pool
 
 CONFIGS = {'status': 'enabled', 'configurations': [
     {'id': '10', 'descr': 'ten'}, {'id': '2', 'descr': 'two'}, {'id': '1', 'descr': 'one'}]}
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!'}
-
-
-@pytest.fixture
-def root(tmp_path):
-    path = str(tmp_path / 'providers')
-    os.makedirs(path)
-    return path
 
 
 @pytest.fixture
@@ -59,12 +52,6 @@ def run_json(root, *args):
     rc, out, err = run(root, '-o', 'json', *args)
     assert '\n' not in out, 'one line, no trailing newline'
     return rc, json.loads(out)
-
-
-def add_task(holder, task_id, content=''):
-    os.makedirs(os.path.join(holder, 'tasks'), exist_ok=True)
-    with open(os.path.join(holder, 'tasks', task_id), 'w') as handle:
-        handle.write(content)
 
 
 def mtime(holder, task_id):

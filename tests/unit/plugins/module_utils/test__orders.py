@@ -18,19 +18,12 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, sequence, set_replies, tree
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime, calls, make_provider, sequence, set_replies, tree
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 IN_PROGRESS = {'status': 'in_progress'}
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'pw'}
 REPLIES = {'order': {'task_id': 'T-{n}'}, 'order_status': IN_PROGRESS}
-
-
-@pytest.fixture
-def root(tmp_path):
-    path = str(tmp_path / 'providers')
-    os.makedirs(path)
-    return path
 
 
 def prov(root):
@@ -40,24 +33,6 @@ def prov(root):
 def actions(holder):
     """The provider actions called, without the argument."""
     return [argv[0] for argv in calls(holder)]
-
-
-class FakeTime(object):
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self, on_sleep=None):
-        self.now = 1000.0
-        self.sleeps = []
-        self.on_sleep = on_sleep
-
-    def clock(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-        if self.on_sleep:
-            self.on_sleep(len(self.sleeps))
 
 
 # placing ----------------------------------------------------------------

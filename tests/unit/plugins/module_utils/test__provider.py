@@ -17,11 +17,6 @@ from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, raw
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / 'providers')
-
-
 def providers(root, timeout=20):
     return Providers(root, Runner(), timeout=timeout)
 
@@ -47,7 +42,6 @@ def test_not_executable_is_not_run(root):
 
 
 def test_missing_provider_folder(root):
-    os.makedirs(root)
     assert providers(root).probe('ghost')['status'] == 'not_exists'
 
 

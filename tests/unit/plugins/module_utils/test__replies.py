@@ -41,11 +41,6 @@ def providers(root):
     return Providers(root, timeout=20, max_output=1024 * 1024)
 
 
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / 'providers')
-
-
 @pytest.mark.parametrize('kind', sorted(HOSTILE))
 def test_hostile_configs_reply_is_the_providers_error(root, kind):
     script, cause = HOSTILE[kind]

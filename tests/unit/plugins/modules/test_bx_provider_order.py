@@ -17,16 +17,11 @@ import pytest
 
 import ansible_collections
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info, bx_provider_order
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, raw, sequence, tree
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime, calls, make_provider, raw, sequence, tree
 
 IN_PROGRESS = {'status': 'in_progress'}
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!'}
 REPLIES = {'order': {'task_id': 'T-{n}', 'server_password': 'early'}, 'order_status': IN_PROGRESS}
-
-
-@pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / 'providers')
 
 
 def args_for(root, **kwargs):
@@ -225,24 +220,9 @@ def test_wait_timeout(run_module, root):
     assert len(order_calls(holder)) == 1
 
 
-class Clock(object):
-    """Module time that moves only when the module sleeps."""
-
-    def __init__(self):
-        self.now = 0.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
-
-    def sleep(self, seconds):
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-
 def test_wait_uses_poll_interval_and_wait_timeout(run_module, root, monkeypatch):
     make_provider(root, 'p', REPLIES)
-    clock = Clock()
+    clock = FakeTime()
     monkeypatch.setattr(bx_provider_order, 'time', clock)
     result = run_module(bx_provider_order, args_for(root, wait=True, wait_timeout=60, poll_interval=25))
     assert clock.sleeps == [25, 25, 10]

@@ -36,11 +36,6 @@ def command(*argv):
 
 
 @pytest.fixture
-def root(tmp_path):
-    return str(tmp_path / 'providers')
-
-
-@pytest.fixture
 def forty_orders(root):
     """40 orders whose status calls answer after each of DELAYS in turn."""
     replies = {'order_status T%02d' % i: slow(IN_PROGRESS, DELAYS[i % len(DELAYS)]) for i in range(40)}
