@@ -279,7 +279,7 @@ def test_orders_list_empty_tasks_is_null(root):
     holder = make_provider(root, 'p')
     os.makedirs(os.path.join(holder, 'tasks'))
     # The original's document for one provider with no task files.
-    assert _actions.orders_list(prov(root), 'p') == None
+    assert _actions.orders_list(prov(root), 'p') is None
 
 
 def test_orders_list_one_provider_errors(root):
