@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import os
 import subprocess
+import sys
 
 import pytest
 
@@ -136,6 +137,19 @@ def test_password_zero_is_a_password(lab, pool):
     runner = RecordingRunner()
     result = _copy(host, pool, '0', runner)
     assert result['changed'] is True and _authorized(host) == pool['public'] + '\n'
+
+
+def test_askpass_works_under_a_long_interpreter_path(lab, pool, tmp_path):
+    """A '#!' line is cut at 127 bytes on older kernels and split at spaces:
+    the helper must not depend on it (deep venvs, execution environments)."""
+    deep = tmp_path / ('interpreter with spaces ' + 'd' * 60) / ('e' * 100)
+    deep.mkdir(parents=True)
+    python = deep / 'python3'
+    python.symlink_to(sys.executable)
+    assert len(str(python)) > 200
+    host = lab.add()
+    result = _copy(host, pool, host['password'], python=str(python))
+    assert result['password_used'] is True and _authorized(host) == pool['public'] + '\n'
 
 
 def test_no_password_and_no_key(lab, pool):
