@@ -88,6 +88,7 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
                       error='cannot run %s: %s' % (argv[0], exc.strerror or exc))
     output = {'stdout': bytearray(), 'stderr': bytearray()}
     deadline = started + timeout
+    timed_out, overflow, ended = False, None, False
     try:
         timed_out, overflow = _pump(process, data, output, deadline, max_output, clock)
         if not (timed_out or overflow):
@@ -95,12 +96,11 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
                 process.wait(max(0.0, deadline - clock()))
             except subprocess.TimeoutExpired:
                 timed_out = True  # closed its output but did not exit
-        if timed_out or overflow:
-            _end_group(process, grace, clock)
+        ended = not (timed_out or overflow)
     finally:
-        open_pipes = [p for p in (process.stdout, process.stderr) if p is not None and not p.closed]
-        if open_pipes and (timed_out or overflow):
-            _end_pipe_holders(open_pipes, grace, clock)
+        if not ended:  # over time, over size, or our own failure: nothing outlives the call
+            _end_group(process, grace, clock)
+            _end_pipe_holders([process.stdout, process.stderr], grace, clock)
         for pipe in (process.stdin, process.stdout, process.stderr):
             if pipe is not None and not pipe.closed:
                 pipe.close()
