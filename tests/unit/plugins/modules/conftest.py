@@ -11,6 +11,7 @@ import contextlib
 import json
 
 import pytest
+from ansible.module_utils.common import warnings as ansible_warnings
 
 try:
     from ansible.module_utils.testing import patch_module_args
@@ -34,6 +35,10 @@ def run_module(capsys):
         args = dict(args)
         if check_mode:
             args['_ansible_check_mode'] = True
+        # Each run is a fresh module process in real life: warnings of an
+        # earlier run in this test process must not show up in this result.
+        ansible_warnings._global_warnings.clear()  # pylint: disable=protected-access
+        ansible_warnings._global_deprecations.clear()  # pylint: disable=protected-access
         with patch_module_args(args):
             with pytest.raises(SystemExit):
                 module.main()

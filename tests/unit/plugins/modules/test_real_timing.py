@@ -109,10 +109,15 @@ def test_configs_keeps_the_answer_through_module_and_command(run_module, root):
 
 def test_ssh_answer_after_a_silence_is_kept(tmp_path):
     """The key login check reads ssh's answer whatever the silence before it."""
-    def check(delay):
+    # Every fake is written before any thread starts a process: a script still
+    # open for writing while another thread forks cannot be run (ETXTBSY).
+    for delay in DELAYS:
         fake_ssh = tmp_path / ('ssh-%s' % delay)
         fake_ssh.write_text('#!/bin/sh\nsleep %s\necho %s\n' % (delay, _ssh.KEY_OK))
         fake_ssh.chmod(stat.S_IRWXU)
+
+    def check(delay):
+        fake_ssh = tmp_path / ('ssh-%s' % delay)
         return _ssh.check_key_login(RecordingRunner(), '192.0.2.10', str(tmp_path / 'key'),
                                     str(tmp_path / 'known_hosts'), ssh_bin=str(fake_ssh), ssh_timeout=5)
 
