@@ -109,22 +109,31 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
 
 
 # The watcher of a detached job: runs the job (argv[2:]), passes TERM, INT and
-# HUP on to it, and when it ends writes its exit status (128 + signal number
-# when a signal ended it; 127 when it could not be started) to the file
-# ``rc`` of the folder open as descriptor argv[1]: first as ``rc.tmp``, then
-# renamed, so ``rc`` is always whole. Self-contained: it must not depend on
-# where this file was loaded from.
+# HUP on to it (one that comes while the job is being started is passed on
+# once it runs), and when it ends writes its exit status (128 + signal
+# number when a signal ended it; 127 when it could not be started) to the
+# file ``rc`` of the folder open as descriptor argv[1]: first as ``rc.tmp``,
+# then renamed, so ``rc`` is always whole. Self-contained: it must not depend
+# on where this file was loaded from.
 _WATCHER = r"""
 import os, signal, subprocess, sys
 folder = int(sys.argv[1])
+child, pending = None, []
+def forward(number, frame):
+    if child is None:
+        pending.append(number)
+    else:
+        child.send_signal(number)
+for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(number, forward)
 try:
     child = subprocess.Popen(sys.argv[2:], stdin=subprocess.DEVNULL)
 except OSError as exc:
     sys.stderr.write('cannot run %s: %s\n' % (sys.argv[2], exc.strerror or exc))
     rc = 127
 else:
-    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-        signal.signal(number, lambda number, frame: child.send_signal(number))
+    for number in pending:
+        child.send_signal(number)
     rc = child.wait()
     rc = 128 - rc if rc < 0 else rc
 sys.stderr.flush()

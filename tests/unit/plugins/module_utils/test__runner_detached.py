@@ -9,20 +9,26 @@ __metaclass__ = type
 
 import os
 import signal
+import sys
 import time
 
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner
 
-# A job that says where it runs, what it got and what it may read, then ends.
-REPORT = '''
-echo "argv:$*"
-echo "sid:$(cut -d' ' -f6 /proc/$$/stat) pid:$$"
-echo "stdin:$(readlink /proc/$$/fd/0)"
-printf 'fds:'; ls /proc/$$/fd | sort -n | tr '\\n' ' '; echo
-echo "cwd:$(pwd)"
-echo "to stderr" >&2
+# A job that says where it runs, what it got and which descriptors it has,
+# then ends with status 2 after a second.
+REPORT = r'''
+import os, sys, time
+print('argv:' + ' '.join(sys.argv[1:]))
+print('sid:%d pid:%d' % (os.getsid(0), os.getpid()))
+print('stdin:' + os.readlink('/proc/self/fd/0'))
+print('fds:' + ' '.join(str(fd) for fd in range(256) if os.path.exists('/proc/self/fd/%d' % fd)))
+print('cwd:' + os.getcwd())
+sys.stdout.flush()
+sys.stderr.write('to stderr\n')
+time.sleep(1)
+sys.exit(2)
 '''
 
 
@@ -62,7 +68,7 @@ def start(tmp_path, argv, record=True, cwd=None):
 
 def test_the_exit_status_and_the_output_are_recorded(tmp_path):
     started = time.monotonic()
-    pid, job = start(tmp_path, ['sh', '-c', 'sleep 1; %s exit 2' % REPORT, 'job', 'a b', '--c'], cwd=str(tmp_path))
+    pid, job = start(tmp_path, [sys.executable, '-c', REPORT, 'a b', '--c'], cwd=str(tmp_path))
     assert time.monotonic() - started < 0.9, 'returns at once, never waits for the job'
     assert not os.path.exists(os.path.join(job, 'rc'))
     assert wait_for(os.path.join(job, 'rc')) == '2\n'
@@ -70,7 +76,7 @@ def test_the_exit_status_and_the_output_are_recorded(tmp_path):
     assert status[0] == 'argv:a b --c'
     sid, job_pid = [int(word.split(':')[1]) for word in status[1].split()]
     assert sid == pid != job_pid, 'the watcher leads a session of its own; the job runs in it'
-    assert status[2:] == ['stdin:/dev/null', 'fds:0 1 2 ', 'cwd:%s' % tmp_path, 'to stderr']
+    assert status[2:] == ['stdin:/dev/null', 'fds:0 1 2', 'cwd:%s' % tmp_path, 'to stderr']
     assert sorted(os.listdir(job)) == ['rc', 'status']
 
 
