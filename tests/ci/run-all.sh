@@ -9,13 +9,16 @@
 #   tests/ci/run-all.sh --list          show the steps
 #   tests/ci/run-all.sh --clean         remove the caches (.cache/, the /tmp copies)
 #
-# Adding a suite is one line in the STEPS section below:
+# Each step runs one nox session (see noxfile.py; tests/ci/nox.sh runs nox in
+# this machine's environment). Adding a suite is a session in noxfile.py and
+# one line in the STEPS section below:
 #   step NAME GROUPS COMMAND [ARGS...]
 # COMMAND runs from the repo root with stdin from /dev/null. It passes when it
 # exits 0. It counts as one test, unless it writes "PASSED FAILED [SKIPPED]"
 # into the file named by $CI_COUNTS_FILE (tests/ci/pytest.sh does that, so a
 # pytest suite counts its tests; tests/ci/parallel.sh counts its commands).
-# One script can also be run alone, e.g. tests/ci/sanity.sh 2.19 --test pylint.
+# One session can also be run alone, with extra arguments after --, e.g.
+# tests/ci/nox.sh -s ansible-test-sanity-2.19 -- --test pylint.
 # The last line printed is
 # "N passed, N failed"; the exit status is non-zero if anything failed.
 set -uo pipefail
@@ -34,25 +37,30 @@ step() {
 }
 
 # ---- STEPS (group "always": runs whatever is selected) ---------------------
+# Every check is a nox session (noxfile.py, antsibull-nox.toml; `nox -l`),
+# run through tests/ci/nox.sh; setup builds the pinned venvs they share.
 step setup                 always       tests/ci/setup.sh
-step sanity                sanity       tests/ci/parallel.sh "tests/ci/sanity.sh 2.16" "tests/ci/sanity.sh 2.19" "tests/ci/sanity.sh 2.21"
-step units-2.19            units        tests/ci/pytest.sh 2.19 tests/unit
-step units-2.16            units        tests/ci/pytest.sh 2.16 tests/unit
-step units-2.21            units        tests/ci/pytest.sh 2.21 tests/unit
-step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
-step integration-2.19      integration  tests/ci/integration.sh 2.19
-step integration-2.16      integration  tests/ci/integration.sh 2.16
-step integration-2.21      integration  tests/ci/integration.sh 2.21
-step e2e-lab-provider      e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_netns_lab_provider.py
-step e2e-add-to-pool       e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_add_to_pool.py
-step e2e-demo              e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_demo.py
-step ansible-lint          lint         tests/ci/lint.sh ansible-lint
-step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
-step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
-step molecule-provider     integration  tests/ci/molecule.sh provider
-step eco-build-install     ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_build_install.py
-step eco-ee                ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_execution_environment.py
-step eco-runner            ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_runner.py
+step sanity                sanity       tests/ci/parallel.sh "tests/ci/nox.sh -s ansible-test-sanity-2.16" "tests/ci/nox.sh -s ansible-test-sanity-2.19" "tests/ci/nox.sh -s ansible-test-sanity-2.21"
+step units-2.19            units        tests/ci/nox.sh -s units-2.19
+step units-2.16            units        tests/ci/nox.sh -s units-2.16
+step units-2.21            units        tests/ci/nox.sh -s units-2.21
+step cli                   units        tests/ci/nox.sh -s cli
+step integration-2.19      integration  tests/ci/nox.sh -s integration-2.19
+step integration-2.16      integration  tests/ci/nox.sh -s integration-2.16
+step integration-2.21      integration  tests/ci/nox.sh -s integration-2.21
+step e2e-lab-provider      e2e          tests/ci/nox.sh -s e2e-lab-provider
+step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
+step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo
+step lint                  lint         tests/ci/nox.sh -s lint
+step ansible-lint          lint         tests/ci/nox.sh -s ansible-lint
+step docs-check            lint         tests/ci/nox.sh -s docs-check
+step antsibull-changelog   lint         tests/ci/nox.sh -s changelog
+step docs                  docs         tests/ci/nox.sh -s docs
+step molecule-provider     integration  tests/ci/nox.sh -s molecule
+step build-import-check    ecosystem    tests/ci/nox.sh -s build-import-check
+step eco-build-install     ecosystem    tests/ci/nox.sh -s eco-build-install
+step eco-ee                ecosystem    tests/ci/nox.sh -s eco-ee
+step eco-runner            ecosystem    tests/ci/nox.sh -s eco-runner
 # ---------------------------------------------------------------------------
 
 if [ "${1:-}" = "--clean" ]; then
