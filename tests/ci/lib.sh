@@ -83,6 +83,14 @@ build_venv() {
     echo "$venv"
 }
 
+# .cache/venv-nox from tests/requirements-nox.txt: nox, antsibull-nox, uv.
+NOX_PYTHON=3.11
+ensure_nox_venv() {
+    local py
+    py="$(find_python "$NOX_PYTHON")" || die "Python $NOX_PYTHON not found (needed for nox)"
+    build_venv "$CACHE/venv-nox" "$REPO/tests/requirements-nox.txt" "$py"
+}
+
 # .cache/venv-<core> from tests/requirements-ansible-<core>.txt.
 ensure_venv() {
     local core="$1" req py

@@ -24,7 +24,7 @@ set -euo pipefail
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-venv="$(build_venv "$CACHE/venv-nox" "$REPO/tests/requirements-nox.txt" "$(find_python 3.11)")"
+venv="$(ensure_nox_venv)"
 
 session=all
 args=("$@")
