@@ -106,6 +106,16 @@ def _strict_import_check(session_name):
 _strict_import_check('build-import-check')
 
 
+def _drop_scratch_output():
+    """Remove ansible-test's scratch folder from the copy's tests/output.
+
+    antsibull-nox 1.10 copies tests/output back into the repository walking
+    bottom-up, and fails on the nested folders left in tests/output/.tmp.
+    Runs in the copy, after ansible-test.
+    """
+    shutil.rmtree(os.path.join('tests', 'output', '.tmp'), ignore_errors=True)
+
+
 # ---- ansible-test sanity --------------------------------------------------
 for _core in CORES:
     _name = 'ansible-test-sanity-%s' % _core
@@ -117,6 +127,7 @@ for _core in CORES:
         ansible_core_version=_core,
         ansible_core_source='pypi',
         callback_before=_no_sanity_ignores,
+        callback_after=_drop_scratch_output,
     )
     _pin_installs(_name, _requirements('ansible-%s' % _core))
 
