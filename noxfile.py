@@ -175,6 +175,18 @@ def changelog(session):
     session.run('antsibull-changelog', 'lint')
 
 
+@nox.session(name='units', python=False, default=False,
+             requires=['units-%s' % core for core in CORES] + ['cli'])
+def units(session):  # pylint: disable=unused-argument
+    """Meta session: the unit tests on every supported ansible-core, and the cli tests."""
+
+
+@nox.session(name='integration', python=False, default=False,
+             requires=['integration-%s' % core for core in CORES])
+def integration(session):  # pylint: disable=unused-argument
+    """Meta session: ansible-test integration on every supported ansible-core."""
+
+
 # ---- the docs site ----------------------------------------------------------
 # sphinx-build warnings that only say this machine cannot fetch the
 # intersphinx inventories of docs.python.org, docs.ansible.com, ... Any other
