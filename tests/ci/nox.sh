@@ -18,7 +18,7 @@
 #   - HOME under .cache/ (one per session): ansible-test's sanity venvs are
 #     kept for the next run, sessions running side by side share nothing and
 #     nothing is written to the real home. pip's and uv's caches are
-#     .cache/pip and .cache/uv; no Python is downloaded.
+#     .cache/pip and .cache/uv (lib.sh); no Python is downloaded.
 # Usage: tests/ci/nox.sh [nox args]   e.g. tests/ci/nox.sh -s ansible-test-sanity-2.19
 set -euo pipefail
 # shellcheck source=tests/ci/lib.sh
@@ -45,9 +45,6 @@ ansible-test-* | all)
 esac
 
 export HOME="$home"
-# uv (the venv backend of noxfile.py) keeps its cache here and never
-# downloads a Python: the sessions use the pyenv ones
-export UV_CACHE_DIR="$CACHE/uv" UV_PYTHON_DOWNLOADS=never
 pybin="$(pybin_dir)"
 scbin="$(shellcheck_dir)"
 export PATH="$pybin:$scbin:$venv/bin:$PATH"

@@ -4,7 +4,7 @@
 #
 # Everything the suites need, idempotent and quick when already there:
 # Debian packages (sshd for the lab hosts, iproute2 for network namespaces),
-# the three pinned controller venvs and nox's (built in parallel), shellcheck.
+# nox's venv, then the three pinned controller venvs (in parallel), shellcheck.
 set -euo pipefail
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -12,15 +12,14 @@ set -euo pipefail
 ensure_apt_packages
 shellcheck_dir >/dev/null
 
+# nox's venv first: it brings uv, which then fills the others (build_venv);
+# built here once, as the sanity step starts three nox runs at the same time
+ensure_nox_venv >/dev/null
 pids=()
 for core in "${!CORE_PYTHON[@]}"; do
     ensure_venv "$core" >/dev/null &
     pids+=("$!")
 done
-# nox itself (tests/ci/nox.sh), built here once: the sanity step starts three
-# nox runs at the same time
-ensure_nox_venv >/dev/null &
-pids+=("$!")
 rc=0
 for pid in "${pids[@]}"; do
     wait "$pid" || rc=1
