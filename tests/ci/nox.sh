@@ -34,6 +34,7 @@ for i in "${!args[@]}"; do
     esac
 done
 home="$CACHE/home-nox/$session"
+mkdir -p "$home"
 # the pip version ansible-test asks for is read from the pinned venv of the
 # same ansible-core release (tests/ci/setup.sh builds them)
 case "$session" in
