@@ -171,7 +171,7 @@ for _name, _path in (('eco-build-install', 'tests/ecosystem/test_build_install.p
 @nox.session(name='changelog')
 def changelog(session):
     """antsibull-changelog lint: the fragments under changelogs/fragments/."""
-    session.install('-r', _requirements('docs'))
+    session.install('-r', _requirements('changelog'))
     session.run('antsibull-changelog', 'lint')
 
 
