@@ -1,16 +1,17 @@
-# bitrix.bxenv test entry points. `make test` runs every suite (what CI runs);
+# bitrix.bxenv test entry points. `make test` runs every suite (what CI runs):
+# one nox session a step (noxfile.py, `nox -l`) through tests/ci/run-all.sh;
 # the others run one group of tests/ci/run-all.sh (see `make list`).
 # Everything is built under .cache/ on first use: pinned venvs from
 # tests/requirements-ansible-*.txt, Debian packages through apt-get.
 
 RUN_ALL := tests/ci/run-all.sh
 
-.PHONY: test units sanity integration e2e ecosystem lint list clean demo
+.PHONY: test units sanity integration e2e ecosystem lint docs list clean demo
 
 test:
 	$(RUN_ALL)
 
-units sanity integration e2e ecosystem lint:
+units sanity integration e2e ecosystem lint docs:
 	$(RUN_ALL) $@
 
 list:

@@ -10,9 +10,11 @@
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 CACHE="${BXENV_CI_CACHE:-$REPO/.cache}"
 export REPO CACHE
-# pip's own download cache, shared by our venvs and ansible-test's.
+# pip's own download cache, shared by our venvs and ansible-test's; uv's
+# (it fills our venvs and nox's), which never downloads a Python.
 export PIP_CACHE_DIR="$CACHE/pip"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+export UV_CACHE_DIR="$CACHE/uv" UV_PYTHON_DOWNLOADS=never
 
 # ansible-core line -> controller Python.
 declare -A CORE_PYTHON=([2.16]=3.10 [2.19]=3.11 [2.21]=3.13)
@@ -65,22 +67,37 @@ pybin_dir() {
 venv_stamp() { printf '%s %s\n' "$(sha256sum "$1" | cut -d' ' -f1)" "$2"; }
 # True when VENV was built from REQ with PY and nothing changed since.
 venv_current() { [ "$(cat "$1/.bxenv-stamp" 2>/dev/null)" = "$(venv_stamp "$2" "$3")" ]; }
+# The packages are installed by uv from nox's venv when that exists (a
+# fraction of pip's time; the same pinned versions), else by pip; pip stays
+# in the venv either way.
 build_venv() {
-    local venv="$1" req="$2" py="$3"
+    local venv="$1" req="$2" py="$3" install
     if venv_current "$venv" "$req" "$py"; then
         echo "$venv"
         return 0
     fi
     log "building $venv with $py (log: $venv.log)"
     rm -rf "$venv"
+    install=("$venv/bin/python" -m pip install -q -r "$req")
+    if [ -x "$CACHE/venv-nox/bin/uv" ] && [ "$venv" != "$CACHE/venv-nox" ]; then
+        install=("$CACHE/venv-nox/bin/uv" pip install -q --python "$venv/bin/python" -r "$req")
+    fi
     if ! { "$py" -m venv "$venv" &&
-        "$venv/bin/python" -m pip install -q -r "$req" &&
+        "${install[@]}" &&
         "$venv/bin/python" -m pip check; } >"$venv.log" 2>&1; then
         grep -v "^WARNING: Location 'file:" "$venv.log" | tail -n 30 >&2
         die "building $venv failed"
     fi
     venv_stamp "$req" "$py" >"$venv/.bxenv-stamp"
     echo "$venv"
+}
+
+# .cache/venv-nox from tests/requirements-nox.txt: nox, antsibull-nox, uv.
+NOX_PYTHON=3.11
+ensure_nox_venv() {
+    local py
+    py="$(find_python "$NOX_PYTHON")" || die "Python $NOX_PYTHON not found (needed for nox)"
+    build_venv "$CACHE/venv-nox" "$REPO/tests/requirements-nox.txt" "$py"
 }
 
 # .cache/venv-<core> from tests/requirements-ansible-<core>.txt.

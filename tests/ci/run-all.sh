@@ -9,13 +9,16 @@
 #   tests/ci/run-all.sh --list          show the steps
 #   tests/ci/run-all.sh --clean         remove the caches (.cache/, the /tmp copies)
 #
-# Adding a suite is one line in the STEPS section below:
+# Each step runs one nox session (see noxfile.py; tests/ci/nox.sh runs nox in
+# this machine's environment). Adding a suite is a session in noxfile.py and
+# one line in the STEPS section below:
 #   step NAME GROUPS COMMAND [ARGS...]
 # COMMAND runs from the repo root with stdin from /dev/null. It passes when it
 # exits 0. It counts as one test, unless it writes "PASSED FAILED [SKIPPED]"
 # into the file named by $CI_COUNTS_FILE (tests/ci/pytest.sh does that, so a
 # pytest suite counts its tests; tests/ci/parallel.sh counts its commands).
-# One script can also be run alone, e.g. tests/ci/sanity.sh 2.19 --test pylint.
+# One session can also be run alone, with extra arguments after --, e.g.
+# tests/ci/nox.sh -s ansible-test-sanity-2.19 -- --test pylint.
 # The last line printed is
 # "N passed, N failed"; the exit status is non-zero if anything failed.
 set -uo pipefail
@@ -25,35 +28,49 @@ set -uo pipefail
 STEP_NAMES=()
 STEP_GROUPS=()
 STEP_CMDS=()
+STEP_BG=()
 step() {
     local name="$1" groups="$2"
     shift 2
     STEP_NAMES+=("$name")
     STEP_GROUPS+=("$groups")
     STEP_CMDS+=("$(printf '%q ' "$@")")
+    STEP_BG+=("${BG:-}")
 }
+# A background step starts when it is reached and runs beside the steps that
+# follow; background steps run one after the other (a queue), and their
+# output, result and time are shown at the end. For steps that leave a core
+# idle beside one that keeps only one busy (molecule, integration).
+bgstep() { BG=1 step "$@"; }
 
 # ---- STEPS (group "always": runs whatever is selected) ---------------------
+# Every check is a nox session (noxfile.py, antsibull-nox.toml; `nox -l`),
+# run through tests/ci/nox.sh; setup builds the pinned venvs they share.
 step setup                 always       tests/ci/setup.sh
-step sanity                sanity       tests/ci/parallel.sh "tests/ci/sanity.sh 2.16" "tests/ci/sanity.sh 2.19" "tests/ci/sanity.sh 2.21"
-step units-2.19            units        tests/ci/pytest.sh 2.19 tests/unit
-step units-2.16            units        tests/ci/pytest.sh 2.16 tests/unit
-step units-2.21            units        tests/ci/pytest.sh 2.21 tests/unit
-step cli                   units        tests/ci/pytest.sh 2.19 tests/cli
-step webui                 units        tests/ci/pytest.sh 2.19 tests/webui
-step integration-2.19      integration  tests/ci/integration.sh 2.19
-step integration-2.16      integration  tests/ci/integration.sh 2.16
-step integration-2.21      integration  tests/ci/integration.sh 2.21
-step e2e-lab-provider      e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_netns_lab_provider.py
-step e2e-add-to-pool       e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_add_to_pool.py
-step e2e-demo              e2e          tests/ci/pytest.sh 2.19 tests/e2e/test_demo.py
-step ansible-lint          lint         tests/ci/lint.sh ansible-lint
-step antsibull-docs        lint         tests/ci/lint.sh antsibull-docs
-step antsibull-changelog   lint         tests/ci/lint.sh antsibull-changelog
-step molecule-provider     integration  tests/ci/molecule.sh provider
-step eco-build-install     ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_build_install.py
-step eco-ee                ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_execution_environment.py
-step eco-runner            ecosystem    tests/ecosystem/run.sh tests/ecosystem/test_runner.py
+step sanity                sanity       tests/ci/parallel.sh "tests/ci/nox.sh -s ansible-test-sanity-2.16" "tests/ci/nox.sh -s ansible-test-sanity-2.19" "tests/ci/nox.sh -s ansible-test-sanity-2.21"
+step units-2.19            units        tests/ci/nox.sh -s units-unprivileged-2.19
+step units-2.16            units        tests/ci/nox.sh -s units-2.16
+step units-2.21            units        tests/ci/nox.sh -s units-2.21
+step cli                   units        tests/ci/nox.sh -s cli
+step webui                 units        tests/ci/nox.sh -s webui
+step integration-2.19      integration  tests/ci/nox.sh -s integration-2.19
+step integration-2.16      integration  tests/ci/nox.sh -s integration-2.16
+step integration-2.21      integration  tests/ci/nox.sh -s integration-2.21
+step e2e-lab-provider      e2e          tests/ci/nox.sh -s e2e-lab-provider
+step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
+step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo
+step e2e-lab-units         e2e          tests/ci/nox.sh -s e2e-lab-units
+# the static checks run beside molecule (one ansible-playbook: one busy core)
+bgstep lint                lint         tests/ci/nox.sh -s lint
+bgstep ansible-lint        lint         tests/ci/nox.sh -s ansible-lint
+bgstep docs-check          lint         tests/ci/nox.sh -s docs-check
+bgstep antsibull-changelog lint         tests/ci/nox.sh -s changelog
+bgstep docs                docs         tests/ci/nox.sh -s docs
+bgstep build-import-check  ecosystem    tests/ci/nox.sh -s build-import-check
+step molecule-provider     integration  tests/ci/nox.sh -s molecule
+step eco-build-install     ecosystem    tests/ci/nox.sh -s eco-build-install
+step eco-ee                ecosystem    tests/ci/nox.sh -s eco-ee
+step eco-runner            ecosystem    tests/ci/nox.sh -s eco-runner
 # ---------------------------------------------------------------------------
 
 if [ "${1:-}" = "--clean" ]; then
@@ -63,7 +80,7 @@ if [ "${1:-}" = "--clean" ]; then
 fi
 if [ "${1:-}" = "--list" ]; then
     for i in "${!STEP_NAMES[@]}"; do
-        printf '%-24s %-12s %s\n' "${STEP_NAMES[$i]}" "${STEP_GROUPS[$i]}" "${STEP_CMDS[$i]}"
+        printf '%-24s %-12s %-3s %s\n' "${STEP_NAMES[$i]}" "${STEP_GROUPS[$i]}" "${STEP_BG[$i]:+bg}" "${STEP_CMDS[$i]}"
     done
     exit 0
 fi
@@ -92,17 +109,11 @@ total_failed=0
 summary=()
 start_all=$SECONDS
 
-for i in "${!STEP_NAMES[@]}"; do
-    selected "$i" || continue
-    name="${STEP_NAMES[$i]}"
+# Result of step $1 from its exit status $2 and time $3: adds to the totals,
+# sets its summary line and prints it.
+record() {
+    local i="$1" rc="$2" secs="$3" name="${STEP_NAMES[$1]}" passed=0 failed=0 skipped=0 result counts
     counts="$LOGS/$name.counts"
-    rm -f "$counts"
-    printf '\n=============== %s: %s ===============\n' "$name" "${STEP_CMDS[$i]}"
-    t0=$SECONDS
-    (cd "$REPO" && export CI_COUNTS_FILE="$counts" && eval "${STEP_CMDS[$i]}") </dev/null 2>&1 | tee "$LOGS/$name.log"
-    rc=${PIPESTATUS[0]}
-    secs=$((SECONDS - t0))
-    passed=0 failed=0 skipped=0
     if [ -s "$counts" ]; then
         read -r passed failed skipped <"$counts"
         skipped="${skipped:-0}"
@@ -122,9 +133,54 @@ for i in "${!STEP_NAMES[@]}"; do
     fi
     total_passed=$((total_passed + passed))
     total_failed=$((total_failed + failed))
-    line="$(printf '%-24s %-8s %5ss  passed %s, failed %s, skipped %s' "$name" "$result" "$secs" "$passed" "$failed" "$skipped")"
-    summary+=("$line")
-    printf -- '--------------- %s\n' "$line"
+    summary[i]="$(printf '%-24s %-8s %5ss  passed %s, failed %s, skipped %s' "$name" "$result" "$secs" "$passed" "$failed" "$skipped")"
+    printf -- '--------------- %s\n' "${summary[$i]}"
+}
+
+# Step $1's command, from the repo root, told where to write its counts.
+run_step() {
+    cd "$REPO" || return 1
+    CI_COUNTS_FILE="$LOGS/${STEP_NAMES[$1]}.counts"
+    export CI_COUNTS_FILE
+    eval "${STEP_CMDS[$1]}"
+}
+
+header() { printf '\n=============== %s: %s%s ===============\n' "${STEP_NAMES[$1]}" "${STEP_CMDS[$1]}" "${2:-}"; }
+
+bg_steps=()
+bg_last=""
+for i in "${!STEP_NAMES[@]}"; do
+    selected "$i" || continue
+    name="${STEP_NAMES[$i]}"
+    rm -f "$LOGS/$name.counts" "$LOGS/$name.rc" "$LOGS/$name.secs"
+    if [ -n "${STEP_BG[$i]}" ]; then
+        header "$i" " (in the background, shown at the end)"
+        (
+            # the queue: start when the background step before has ended
+            while [ -n "$bg_last" ] && [ ! -e "$LOGS/$bg_last.rc" ]; do sleep 0.2; done
+            t0=$SECONDS
+            rc=0
+            (run_step "$i") </dev/null >"$LOGS/$name.log" 2>&1 || rc=$?
+            echo "$((SECONDS - t0))" >"$LOGS/$name.secs"
+            echo "$rc" >"$LOGS/$name.rc"
+        ) &
+        bg_steps+=("$i")
+        bg_last="$name"
+        continue
+    fi
+    header "$i"
+    t0=$SECONDS
+    (run_step "$i") </dev/null 2>&1 | tee "$LOGS/$name.log"
+    rc=${PIPESTATUS[0]}
+    record "$i" "$rc" "$((SECONDS - t0))"
+done
+
+wait
+for i in "${bg_steps[@]}"; do
+    name="${STEP_NAMES[$i]}"
+    header "$i"
+    cat "$LOGS/$name.log"
+    record "$i" "$(cat "$LOGS/$name.rc" 2>/dev/null || echo 1)" "$(cat "$LOGS/$name.secs" 2>/dev/null || echo 0)"
 done
 
 printf '\n=============== summary (%ss, logs in %s) ===============\n' "$((SECONDS - start_all))" "$LOGS"

@@ -4,8 +4,8 @@
 #
 # Everything the suites need, idempotent and quick when already there:
 # Debian packages (sshd for the lab hosts, iproute2 for network namespaces,
-# php-cli for the web-interface client),
-# the three pinned controller venvs (built in parallel), shellcheck.
+# php-cli for the web-interface client), nox's venv, then the three pinned
+# controller venvs (in parallel), shellcheck.
 set -euo pipefail
 # shellcheck source=tests/ci/lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -13,6 +13,9 @@ set -euo pipefail
 ensure_apt_packages
 shellcheck_dir >/dev/null
 
+# nox's venv first: it brings uv, which then fills the others (build_venv);
+# built here once, as the sanity step starts three nox runs at the same time
+ensure_nox_venv >/dev/null
 pids=()
 for core in "${!CORE_PYTHON[@]}"; do
     ensure_venv "$core" >/dev/null &

@@ -36,6 +36,7 @@ CLUTTER = (
     '.cache/venv-2.19/bin/python',
     '.cache/pip/http/cached',
     '.venv/bin/python',
+    '.nox/units/bin/python',
     '.ansible/collections/ansible_collections/x/y/galaxy.yml',
     '.pytest_cache/v/cache/lastfailed',
     '.git/HEAD',

@@ -35,7 +35,7 @@ from .conftest import (
 )
 
 # A path with one of these parts anywhere is build or test clutter.
-FORBIDDEN_PARTS = frozenset(('.cache', '.venv', '.ansible', '.pytest_cache', '__pycache__', '.git', '.tox'))
+FORBIDDEN_PARTS = frozenset(('.cache', '.venv', '.ansible', '.pytest_cache', '__pycache__', '.git', '.tox', '.nox'))
 FORBIDDEN_PREFIXES = ('tests/output/', 'tests/integration/inventory', 'benchmarks/results/')
 # What the tarball ships of the tracked tree: everything under these folders.
 SHIPPED = ('plugins/', 'meta/', 'roles/', 'playbooks/', 'examples/', 'changelogs/', 'docs/')
