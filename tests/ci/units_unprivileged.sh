@@ -19,7 +19,9 @@ user=bxenv-units
 [ "$(id -u)" -eq 0 ] || die "run as root: it runs the tests as the user $user"
 id "$user" >/dev/null 2>&1 || useradd --system --user-group --no-create-home --shell /usr/sbin/nologin "$user"
 
-python="$(command -v python3)"
+# the system Python, which every user can run (not a venv or pyenv one)
+python=/usr/bin/python3
+[ -x "$python" ] || die "$python not found"
 pyver="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 core_pin="$(grep -i '^ansible-core==' "$REPO/tests/requirements-ansible-$core.txt")"
 work="${TMPDIR:-/tmp}/bxenv-units-$core"
