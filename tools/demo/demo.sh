@@ -28,8 +28,8 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-# shellcheck source=tests/ci/lib.sh
-. "$(cd "$(dirname "$0")/../.." && pwd)/tests/ci/lib.sh"
+# shellcheck source=tools/lib.sh
+. "$(cd "$(dirname "$0")/../.." && pwd)/tools/lib.sh"
 
 DEMO="${BXENV_DEMO_DIR:-$CACHE/demo}"
 CONFIG_ID="${BXENV_DEMO_CONFIG:-2}"
