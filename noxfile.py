@@ -185,7 +185,7 @@ def changelog(session):
 @nox.session(name='units', python=False, default=False,
              requires=['units-%s' % core for core in CORES] + ['units-unprivileged-2.19', 'cli', 'webui'])
 def units(session):  # pylint: disable=unused-argument
-    """Meta session: the unit tests on every supported ansible-core, and the cli tests."""
+    """Meta session: the unit tests on every supported ansible-core (2.19 also by an unprivileged user), cli, webui."""
 
 
 @nox.session(name='integration', python=False, default=False,
