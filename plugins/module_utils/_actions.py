@@ -23,7 +23,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUS
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
 
 DEFAULT_WORKERS = 8
-# Order statuses that end an order badly (docs/protocol.md Part A 6).
+# Order statuses that end an order badly (docs/protocol.md, difference 6).
 FAILED_STATUSES = ('error', 'failed')
 # 'dircetory' (sic) in the messages below: the original's text, kept for
 # compatibility (docs/protocol.md section 11).

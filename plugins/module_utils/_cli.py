@@ -6,7 +6,7 @@
 
 A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (docs/protocol.md
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
-exit status, with the fixes of docs/protocol.md Part A. ``main(argv, stdout, stderr)`` is all a
+exit status, with the deliberate differences of docs/protocol.md. ``main(argv, stdout, stderr)`` is all a
 front end calls; processes run through the collection's one runner
 (``_runner.run``, or a stand-in with its signature given as ``runner``).
 
@@ -23,7 +23,7 @@ Differences from the original command, on purpose:
 * words that are not options are ignored, as the original ignored them;
 * ``order_to_host`` starts the pool set-up job as the original did, and it
   is recorded (``_setup_job``); an already complete order is the original's
-  error 1 (docs/protocol.md Part A 7, 15).
+  error 1 (docs/protocol.md, differences 7, 15).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -220,13 +220,13 @@ def _set_bundle(options, argv, index):
 # Actions ------------------------------------------------------------------
 
 def _order_to_host_action(providers, options, warnings):
-    """docs/protocol.md 6.7 and 8, with the command's own answers (docs/protocol.md Part A 7, 15)."""
+    """docs/protocol.md 6.7 and 8, with the command's own answers (docs/protocol.md, differences 7, 15)."""
     copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
     added = _order_to_host.order_to_host(providers, options['provider'], options['task_id'],
                                          _order_to_host.PoolTarget(options['pool_dir']), copy_key,
                                          retry_failed=options['retry_failed'])
     if added.state == 'complete':
-        # docs/protocol.md Part A 7: the web interface reads only the exit
+        # docs/protocol.md, difference 7: the web interface reads only the exit
         # status, so a second "add" of a complete order keeps the original's error 1.
         raise BxError(added.message)
     if added.changed and not options['no_setup_job']:

@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """``order_to_host``: add a finished order's server to the pool (docs/protocol.md 6.7, 8).
 
-With the fixes of docs/protocol.md Part A: the status is compared as a string; ``complete`` is
+With the deliberate differences of docs/protocol.md: the status is compared as a string; ``complete`` is
 success without change; ``error:`` can be retried; loopback, a server
 already in the pool and a missing pool are refused before any network
 contact; the key is copied with OpenSSH alone; an add interrupted after the
@@ -83,7 +83,7 @@ def host_summary(pool_dir, host):
 def decide(record, task_id, reply):
     """``finished``, ``pending``, or a BxError for a status that ends the order.
 
-    docs/protocol.md Part A 6: the status is compared as text, never read as a number.
+    docs/protocol.md, difference 6: the status is compared as text, never read as a number.
     """
     status = reply['status']
     text = status if isinstance(status, str) else json.dumps(status)
@@ -138,7 +138,7 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
 
     server = reply['server']
     password = reply.get('server_password')
-    password = '' if password is None else str(password)  # "0" is a password (docs/protocol.md Part A 10)
+    password = '' if password is None else str(password)  # "0" is a password (docs/protocol.md, difference 10)
     holder = record['files']['holder']
     path = _tasks.task_path(holder, task_id)
     try:

@@ -2,7 +2,7 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""Install, upgrade and remove provider plugins (docs/protocol.md 6.8, 6.9; docs/protocol.md Part A 11, 12).
+"""Install, upgrade and remove provider plugins (docs/protocol.md 6.8, 6.9; docs/protocol.md, differences 11, 12).
 
 The live folder ``<root>/<name>`` is never half-written: an archive is
 checked and unpacked into ``<root>/.<name>.staging-*`` (a dot-name, so it is

@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """Find provider plugins, probe them with ``help``, call their actions.
 
-docs/protocol.md sections 2 and 3, with the fixes of its Part A: an argv list
+docs/protocol.md sections 2 and 3, with its deliberate differences: an argv list
 run by the collection's one runner (no shell, a timeout that kills the
 process group, bounded output), stderr kept for messages, and a reply that
 breaks the protocol -- not JSON, not UTF-8, NaN, duplicate keys, nested too
@@ -89,7 +89,7 @@ def command_text(argv):
 
 
 def is_error_code(value):
-    """An ``error`` value of 0, false or null means "no error" (docs/protocol.md Part A 1)."""
+    """An ``error`` value of 0, false or null means "no error" (docs/protocol.md, difference 1)."""
     return not (value is None or value is False or (isinstance(value, (int, float)) and value == 0))
 
 

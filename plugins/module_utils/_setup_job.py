@@ -4,7 +4,7 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """The pool set-up job that ``bx-provider order_to_host`` starts after an add.
 
-docs/protocol.md section 8 ("The set-up job") and docs/protocol.md Part A 15. As the original
+docs/protocol.md section 8 ("The set-up job") and docs/protocol.md, difference 15. As the original
 did, the pool set-up playbook (``common.yml``, or ``monitor.yml`` when
 monitoring is enabled) runs as a background job that nobody waits for: the
 appliance's web interface relies on it to set the new server up. The job

@@ -21,7 +21,7 @@ MINIMUM_PYTHON = (3, 8)
 
 
 def _utf8(stream):
-    """The stream as UTF-8 whatever the locale: ids and texts are UTF-8 (docs/protocol.md Part A 14)."""
+    """The stream as UTF-8 whatever the locale: ids and texts are UTF-8 (docs/protocol.md, difference 14)."""
     stream.reconfigure(encoding='utf-8', errors='surrogateescape', newline='\n')
     return stream
 

@@ -4,7 +4,7 @@
 """The bx-provider command line (``_cli.main``) on real fake providers.
 
 What it prints (JSON and plain) and its exit status, against docs/protocol.md
-sections 4, 5, 6 and 11, and the fixes of docs/protocol.md Part A.
+sections 4, 5, 6 and 11, and the deliberate differences of docs/protocol.md.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -120,7 +120,7 @@ def test_usage(root, args):
 
 
 def test_unknown_option_is_an_error_document_not_a_crash(root):
-    # docs/protocol.md Part A 1: the original died with status 255 and nothing on stdout.
+    # docs/protocol.md, difference 1: the original died with status 255 and nothing on stdout.
     assert run_json(root, '--bogus') == (1, {'error': 1, 'message': 'Unknown option: bogus'})
     assert run(root, '-x') == (1, 'message:Unknown option: x\nerror:1\n', '')
 
@@ -186,7 +186,7 @@ def test_list_missing_root(tmp_path):
 
 
 def test_list_broken_provider_is_an_entry(root, sp):
-    # docs/protocol.md Part A 1: the original's whole list died on a non-JSON help reply.
+    # docs/protocol.md, difference 1: the original's whole list died on a non-JSON help reply.
     make_provider(root, 'broken', help_reply=raw('not json', stderr='trace here'))
     rc, doc = run_json(root)
     assert rc == 0
@@ -284,7 +284,7 @@ def test_empty_reply(root):
     ({'error': 'fatal'}, 'bad error reply'),
 ])
 def test_bad_reply_is_an_error_document(root, reply, cause):
-    # docs/protocol.md Part A 1: the original died (rc 255, nothing on stdout).
+    # docs/protocol.md, difference 1: the original died (rc 255, nothing on stdout).
     make_provider(root, 'p', {'configs': reply})
     rc, doc = run_json(root, '-a', 'configs', '--provider', 'p')
     assert (rc, doc['error']) == (1, 1)
@@ -292,14 +292,14 @@ def test_bad_reply_is_an_error_document(root, reply, cause):
 
 
 def test_stderr_of_a_failed_call_is_in_the_message(root):
-    # docs/protocol.md Part A 5.
+    # docs/protocol.md, difference 5.
     make_provider(root, 'p', {'configs': raw('', stderr='disk on fire', rc=3)})
     rc, doc = run_json(root, '-a', 'configs', '--provider', 'p')
     assert rc == 1 and doc['message'].endswith('return empty string; stderr: disk on fire')
 
 
 def test_timeout_kills_the_provider(root):
-    # docs/protocol.md Part A 4.
+    # docs/protocol.md, difference 4.
     make_provider(root, 'slow', {'configs': raw('{}', sleep=30)})
     rc, doc = run_json(root, '-a', 'configs', '--provider', 'slow', '--timeout', '1')
     assert rc == 1
@@ -313,7 +313,7 @@ def test_order_plain_has_no_newline_and_writes_the_task_file(root, sp):
         0, 'provider:order:superprovider:t1', '')
     with open(os.path.join(sp, 'tasks', 't1')) as handle:
         assert handle.read() == ''
-    # docs/protocol.md Part A 2: exactly these argv items, no shell.
+    # docs/protocol.md, difference 2: exactly these argv items, no shell.
     assert calls(sp)[-1] == ['order', '2']
 
 
@@ -353,7 +353,7 @@ def test_order_without_task_id_in_reply(root):
 
 @pytest.mark.parametrize('config_id', ['', '1;touch x', '../x', '3 4', '-v'])
 def test_order_bad_config_id_calls_nothing(root, sp, config_id):
-    # docs/protocol.md Part A 2, 3: the original split '3 4' into two words or ran a shell.
+    # docs/protocol.md, differences 2, 3: the original split '3 4' into two words or ran a shell.
     rc, doc = run_json(root, '-a', 'order', '--provider', 'superprovider', '--config_id=' + config_id)
     assert (rc, doc['error']) == (1, 1)
     assert doc['message'].startswith('bxenv: invalid config_id')
@@ -425,7 +425,7 @@ def test_order_status_bad_task_id(root, sp):
 
 
 def test_non_ascii_round_trips(root):
-    # docs/protocol.md Part A 14: UTF-8 text, not \u escapes and not double encoded.
+    # docs/protocol.md, difference 14: UTF-8 text, not \u escapes and not double encoded.
     holder = make_provider(root, 'p', {'order_status': {'status': 'готово', 'note': 'сервер'}})
     add_task(holder, 'задача')
     rc, out, err = run(root, '-o', 'json', '-a', 'order_status', '--provider', 'p', '--task_id', 'задача')
@@ -500,7 +500,7 @@ def test_orders_list_all_providers(root, sp):
     assert json.loads(out) == {'params': {'provider_order_list': {
         'superprovider': {'t1': {'error': 0, 'message': '', 'status': 'complete', 'mtime': mtime(sp, 't1')}},
         'empty': None}}}
-    # docs/protocol.md Part A 1: the broken provider is left out and named, not a crash.
+    # docs/protocol.md, difference 1: the broken provider is left out and named, not a crash.
     assert err.startswith('bx-provider: warning: provider broken left out of orders_list: ')
     assert run(root, '-a', 'orders_list', '--provider=')[1] == (
         'provider:orders:superprovider:t1:complete:%d::\n' % mtime(sp, 't1'))
@@ -572,7 +572,7 @@ def test_order_to_host_adds_the_server(root, pool):
         assert handle.read() == 'complete: Server=%s is added to the pool' % SERVER
     with open(os.path.join(pool['path'], 'hosts')) as handle:
         assert 'ansible_ssh_host=%s' % SERVER in handle.read()
-    # docs/protocol.md Part A 15: the set-up playbook ran as the original's background job, recorded.
+    # docs/protocol.md, difference 15: the set-up playbook ran as the original's background job, recorded.
     name, files = only_job(pool)
     playbook = os.path.join(pool['path'], 'common.yml')
     assert files == {'cmd': 'INITIAL_CMD: %s  %s\n' % (pool['playbook'], playbook),
@@ -580,7 +580,7 @@ def test_order_to_host_adds_the_server(root, pool):
                      'status': 'PLAY [bitrix-hosts] ****\nfake ansible-playbook ends with 0\n'}
     assert re.match(r'\A[0-9]+\n\Z', files['pid'])
     assert playbook_calls(pool['playbook']) == [{'argv': [pool['playbook'], playbook], 'cwd': pool['path']}]
-    # docs/protocol.md Part A 7: the command keeps the original's error 1 for a second add.
+    # docs/protocol.md, difference 7: the command keeps the original's error 1 for a second add.
     assert to_host(root, pool, '--task_id', 't1') == (
         1, 'message:bxProvider::order_to_hostProvider: task_id=t1 already complete: Server=%s is added to the pool\n'
         'error:1\n' % SERVER, '')

@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The pool set-up job of ``bx-provider order_to_host`` (docs/protocol.md 8, docs/protocol.md Part A 15)."""
+"""The pool set-up job of ``bx-provider order_to_host`` (docs/protocol.md 8, docs/protocol.md, difference 15)."""
 
 from __future__ import absolute_import, division, print_function
 
