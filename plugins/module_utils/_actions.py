@@ -17,7 +17,7 @@ __metaclass__ = type
 import os
 from concurrent.futures import ThreadPoolExecutor
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
@@ -39,10 +39,6 @@ def parallel_map(func, items, workers):
         return [func(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
         return list(pool.map(func, items))
-
-
-def _strerror(exc):
-    return exc.strerror or str(exc)
 
 
 def usable_record(providers, name, routine, option):
@@ -77,7 +73,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
         names = providers.names()
         refused = refused_folders(providers.root)
     except OSError as exc:
-        raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, _strerror(exc)))
+        raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, reason(exc)))
 
     def entry(name):
         try:
@@ -156,12 +152,9 @@ def save_order(record, reply):
     holder = record['files']['holder']
     try:
         _tasks.write_task_file(holder, str(task_id), '')
-    except _files.UnsafeFile as exc:
-        raise BxError('bxProvider::order2Provider: Cannot save %s: %s' % (_tasks.task_path(holder, str(task_id)),
-                                                                          exc.message))
-    except (IOError, OSError) as exc:
+    except (IOError, OSError, _files.UnsafeFile) as exc:
         raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
-                      % (_tasks.task_path(holder, str(task_id)), _strerror(exc)))
+                      % (_tasks.task_path(holder, str(task_id)), reason(exc)))
     return reply
 
 
@@ -180,7 +173,7 @@ def _order_entry(providers, record, task_id):
     try:
         mtime = _tasks.task_mtime(holder, task_id)
     except OSError as exc:
-        return {'error': 1, 'message': 'Cannot open %s: %s' % (_tasks.task_path(holder, task_id), _strerror(exc))}
+        return {'error': 1, 'message': 'Cannot open %s: %s' % (_tasks.task_path(holder, task_id), reason(exc))}
     try:
         check_id(task_id, 'task_id')
         content = _tasks.read_task_file(holder, task_id)
@@ -208,12 +201,9 @@ def _provider_task_ids(record):
         raise BxError("bxProvider::listOrders4Provider: Provider %s doesn't support order_status option" % name)
     try:
         return _tasks.list_task_ids(record['files']['holder'])
-    except _files.UnsafeFile as exc:
+    except (OSError, _files.UnsafeFile) as exc:
         raise BxError('bxProvider: Cannot open dircetory %s: %s'
-                      % (_tasks.tasks_dir(record['files']['holder']), exc.message))
-    except OSError as exc:
-        raise BxError('bxProvider: Cannot open dircetory %s: %s'
-                      % (_tasks.tasks_dir(record['files']['holder']), _strerror(exc)))
+                      % (_tasks.tasks_dir(record['files']['holder']), reason(exc)))
 
 
 def _orders_of(providers, records, workers):
@@ -247,7 +237,7 @@ def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
         names = providers.names()
         refused = refused_folders(providers.root)
     except OSError as exc:
-        raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, _strerror(exc)))
+        raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, reason(exc)))
 
     def left_out(provider, cause):
         if warnings is not None:

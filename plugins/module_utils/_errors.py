@@ -9,6 +9,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 
+def reason(exc):
+    """The text of what went wrong: an OSError's strerror, a BxError's message."""
+    return getattr(exc, 'message', None) or getattr(exc, 'strerror', None) or str(exc)
+
+
 class BxError(Exception):
     """What bx-provider prints as ``{"error": code, "message": message}``.
 

@@ -24,7 +24,7 @@ import errno
 import os
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 
 # Task files, labels and journals hold a line or two.
 MAX_READ = 1024 * 1024
@@ -44,10 +44,6 @@ def kind(mode):
         if test(mode):
             return text
     return 'not a regular file'
-
-
-def _strerror(exc):
-    return exc.strerror or str(exc)
 
 
 @contextlib.contextmanager
@@ -107,7 +103,7 @@ def read(dir_fd, name, path, limit=MAX_READ):
             return None
         if exc.errno == errno.ELOOP:
             raise UnsafeFile('bxenv: %s is a symbolic link; refusing to read it' % path)
-        raise UnsafeFile('bxenv: cannot open %s: %s' % (path, _strerror(exc)))
+        raise UnsafeFile('bxenv: cannot open %s: %s' % (path, reason(exc)))
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):

@@ -25,7 +25,7 @@ import os
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _tasks
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
@@ -76,10 +76,6 @@ def _bookkeeping(holder, part, create=False):
     return _files.folder(holder, _tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, part, create=create)
 
 
-def _strerror(exc):
-    return exc.strerror or str(exc)
-
-
 def read_label(holder, label):
     """The task_id a label names, or None when there is no such label."""
     path = label_path(holder, label)
@@ -89,7 +85,7 @@ def read_label(holder, label):
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None
-        raise BxError('bxenv: cannot read order label %s: %s' % (path, _strerror(exc)))
+        raise BxError('bxenv: cannot read order label %s: %s' % (path, reason(exc)))
     if data is None:
         return None
     content = data.decode('utf-8', 'replace')
@@ -168,7 +164,7 @@ def _place_marked(providers, record, config_id, holder, label):
                           'provider may have placed that order without a record here; check the provider '
                           '(and %s), then remove %s to order again'
                           % (label, record['name'], _tasks.tasks_dir(holder), marker))
-        raise BxError('bxenv: cannot write %s: %s' % (marker, _strerror(exc)))
+        raise BxError('bxenv: cannot write %s: %s' % (marker, reason(exc)))
     try:
         reply = providers.call(record, 'order', config_id)
     except ErrorReply:
@@ -194,7 +190,7 @@ def _record(holder, label, task_id):
         write_label(holder, label, task_id)
     except (IOError, OSError) as exc:
         raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
-                         % (task_id, label_path(holder, label), _strerror(exc)), task_id=task_id)
+                         % (task_id, label_path(holder, label), reason(exc)), task_id=task_id)
 
 
 def _remove_marker(holder, label):

@@ -30,6 +30,7 @@ import os
 import random
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _pool, _runner
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import reason
 
 DEFAULT_JOBS_DIR = '/opt/webdir/temp'
 DEFAULT_ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook'
@@ -86,13 +87,13 @@ def start(pool_dir, jobs_dir=DEFAULT_JOBS_DIR, ansible_playbook=DEFAULT_ANSIBLE_
     try:
         root_fd = os.open(jobs_dir, _DIRECTORY)
     except OSError as exc:
-        raise NotStarted('cannot open the jobs folder %s: %s' % (jobs_dir, exc.strerror or exc))
+        raise NotStarted('cannot open the jobs folder %s: %s' % (jobs_dir, reason(exc)))
     try:
         name = _make_folder(root_fd, kind, rng or random.SystemRandom())
         folder = os.path.join(jobs_dir, name)
         folder_fd = os.open(name, _DIRECTORY, dir_fd=root_fd)
     except OSError as exc:
-        raise NotStarted('cannot make a job folder in %s: %s' % (jobs_dir, exc.strerror or exc))
+        raise NotStarted('cannot make a job folder in %s: %s' % (jobs_dir, reason(exc)))
     finally:
         os.close(root_fd)
     try:
@@ -101,14 +102,14 @@ def start(pool_dir, jobs_dir=DEFAULT_JOBS_DIR, ansible_playbook=DEFAULT_ANSIBLE_
         try:
             pid = starter([ansible_playbook, playbook['path']], status_fd, cwd=pool_dir, record_fd=folder_fd)
         except OSError as exc:
-            os.write(status_fd, ('cannot start the job: %s\n' % (exc.strerror or exc)).encode('utf-8'))
+            os.write(status_fd, ('cannot start the job: %s\n' % reason(exc)).encode('utf-8'))
             _write_new(folder_fd, 'rc', '127\n')
-            raise NotStarted('cannot start %s: %s' % (command, exc.strerror or exc))
+            raise NotStarted('cannot start %s: %s' % (command, reason(exc)))
         finally:
             os.close(status_fd)
         _write_new(folder_fd, 'pid', '%d\n' % pid)
     except OSError as exc:
-        raise NotStarted('cannot write the job folder %s: %s' % (folder, exc.strerror or exc))
+        raise NotStarted('cannot write the job folder %s: %s' % (folder, reason(exc)))
     finally:
         os.close(folder_fd)
     return {'folder': folder, 'pid': pid, 'command': command, 'playbook': playbook['path']}

@@ -20,7 +20,7 @@ import re
 import stat
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 
 TASKS_DIR = 'tasks'
 BOOKKEEPING_DIR = '.bxenv'
@@ -65,7 +65,7 @@ def read_task_file(holder, task_id):
     except (IOError, OSError) as exc:
         if exc.errno == errno.ENOENT:
             return None
-        raise BxError('Cannot open %s: %s' % (task_path(holder, task_id), exc.strerror or exc))
+        raise BxError('Cannot open %s: %s' % (task_path(holder, task_id), reason(exc)))
     return None if data is None else data.decode('utf-8', 'replace')
 
 
