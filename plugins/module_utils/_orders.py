@@ -143,7 +143,12 @@ def _existing(providers, name, holder, label, task_id, warnings):
 
 
 def _place(providers, record, config_id):
-    reply = _actions.save_order(record, providers.call(record, 'order', config_id))
+    return _saved(record, providers.call(record, 'order', config_id))
+
+
+def _saved(record, reply):
+    """``(task_id, params)`` of an ``order`` reply whose task file is written."""
+    reply = _actions.save_order(record, reply)
     return str(reply['task_id']), {'provider_order': {record['name']: reply}}
 
 
@@ -171,18 +176,17 @@ def _place_marked(providers, record, config_id, holder, label):
         _remove_marker(holder, label)  # the provider answered with an error: nothing was ordered
         raise
     task_id = reply.get('task_id')
-    if task_id not in (None, '') and id_problem(str(task_id)):
+    problem = None if task_id in (None, '') else id_problem(str(task_id))
+    if problem:
         _record(holder, label, str(task_id))
         _remove_marker(holder, label)
         raise OrderError('bxenv: provider %s placed order task_id=%r, which %s, so no task file can hold it; '
                          'it is recorded in %s: follow it with the provider'
-                         % (record['name'], str(task_id), id_problem(str(task_id)), label_path(holder, label)),
-                         task_id=str(task_id))
-    _actions.save_order(record, reply)
-    task_id = str(task_id)
+                         % (record['name'], str(task_id), problem, label_path(holder, label)), task_id=str(task_id))
+    task_id, params = _saved(record, reply)
     _record(holder, label, task_id)
     _remove_marker(holder, label)
-    return task_id, {'provider_order': {record['name']: reply}}
+    return task_id, params
 
 
 def _record(holder, label, task_id):
