@@ -23,7 +23,7 @@ import tempfile
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 
 DEFAULT_LOCK_TIMEOUT = 120.0
 _POLL_INTERVAL = 0.05
@@ -47,18 +47,16 @@ def _hold(fd, path, timeout, clock, sleep):
         sleep(_POLL_INTERVAL)
 
 
-@contextlib.contextmanager
-def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
-    """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing, never
-    through a link).
+_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
 
-    Waits at most ``timeout`` seconds, polling, so a hung holder gives a
-    clear error instead of a hang.
-    """
+
+@contextlib.contextmanager
+def _locked(path, timeout, clock, sleep, opener):
+    """Open the lock file with ``opener()`` (never through a link), hold it, close it."""
     try:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600)
+        fd = opener()
     except OSError as exc:
-        raise BxError('bxenv: Cannot open lock file %s: %s' % (path, exc.strerror))
+        raise BxError('bxenv: Cannot open lock file %s: %s' % (path, reason(exc)))
     try:
         _hold(fd, path, timeout, clock, sleep)
         yield path
@@ -66,7 +64,16 @@ def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sle
         os.close(fd)
 
 
-@contextlib.contextmanager
+def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
+    """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing, never
+    through a link).
+
+    Waits at most ``timeout`` seconds, polling, so a hung holder gives a
+    clear error instead of a hang.
+    """
+    return _locked(path, timeout, clock, sleep, lambda: os.open(path, _LOCK_FLAGS, 0o600))
+
+
 def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
     """Hold lock ``kind`` (``plugin``, ``order``) of provider ``name``.
 
@@ -75,19 +82,12 @@ def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
     ``list`` (a dot-name is no provider). Lock order: ``plugin``, then
     ``order``.
     """
-    try:
+    base = '%s.%s.lock' % (name, kind)
+
+    def opener():
         with _files.folder(root, LOCKS_DIR, create=True) as dir_fd:
-            base = '%s.%s.lock' % (name, kind)
-            fd = os.open(base, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0), 0o600,
-                         dir_fd=dir_fd)
-    except OSError as exc:
-        raise BxError('bxenv: Cannot open lock file %s: %s'
-                      % (os.path.join(root, LOCKS_DIR, '%s.%s.lock' % (name, kind)), exc.strerror or exc))
-    try:
-        _hold(fd, os.path.join(root, LOCKS_DIR, base), timeout, time.monotonic, time.sleep)
-        yield
-    finally:
-        os.close(fd)
+            return os.open(base, _LOCK_FLAGS, 0o600, dir_fd=dir_fd)
+    return _locked(os.path.join(root, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener)
 
 
 def replace_file(path, data, mode=None, keep_owner=True, follow_symlinks=True):
