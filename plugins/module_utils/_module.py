@@ -80,12 +80,11 @@ def providers_for(module):
     if not HAS_JSONSCHEMA:
         module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
     params = module.params
-    max_output = params.get('max_output', DEFAULT_MAX_OUTPUT)
     try:
-        check_settings(params['timeout'], max_output, params.get('workers', 1))
+        check_settings(params['timeout'], params['max_output'], params.get('workers', 1))
     except BxError as exc:
         module.fail_json(msg=exc.message)
-    return Providers(params['providers_dir'], timeout=params['timeout'], max_output=max_output)
+    return Providers(params['providers_dir'], timeout=params['timeout'], max_output=params['max_output'])
 
 
 def shown(module, value):
