@@ -151,12 +151,15 @@ def _ci_session(name, argv, doc):
     nox.session(name=name, python=False, default=True)(run)
 
 
+# Many unit tests wait on providers that answer after a silence: twice as many
+# workers as cores keeps the cores busy.
+UNIT_WORKERS = str(2 * (os.cpu_count() or 1))
 for _core in CORES:
-    _ci_session('units-%s' % _core, ['tests/ci/pytest.sh', _core, 'tests/unit'],
+    _ci_session('units-%s' % _core, ['tests/ci/pytest.sh', _core, 'tests/unit', '-n', UNIT_WORKERS],
                 'Unit tests (pytest) with ansible-core %s.' % _core)
     _ci_session('integration-%s' % _core, ['tests/ci/integration.sh', _core],
                 'ansible-test integration --local with ansible-core %s, every target.' % _core)
-_ci_session('units-unprivileged-2.19', ['tests/ci/units_unprivileged.sh', '2.19'],
+_ci_session('units-unprivileged-2.19', ['tests/ci/units_unprivileged.sh', '2.19', '--num-workers', UNIT_WORKERS],
             'ansible-test units --venv with ansible-core 2.19, run by an unprivileged user.')
 _ci_session('cli', ['tests/ci/pytest.sh', '2.19', 'tests/cli'], 'Tests of the bx-provider command.')
 _ci_session('webui', ['tests/ci/pytest.sh', '2.19', 'tests/webui'],

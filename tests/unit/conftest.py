@@ -29,6 +29,12 @@ except ImportError:
         del sys.modules[_name]
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        'markers', 'real_timing: answers after real silences of 0.5-2 s; they test the collection\'s own runner,'
+        ' the same on every ansible-core, so CI runs them on one release (tests/ci/run-all.sh)')
+
+
 @pytest.fixture
 def root(tmp_path):
     """An empty providers root (``<tmp>/providers``)."""

@@ -45,6 +45,7 @@ def read_pid(path, seconds=5):
     raise AssertionError('no pid in %s' % path)
 
 
+@pytest.mark.real_timing
 def test_every_answer_after_a_silence_is_kept():
     def answer(delay):
         return _runner.run(['sh', '-c', 'sleep %s; printf "{\\"delay\\": %s}"' % (delay, delay)], timeout=20)

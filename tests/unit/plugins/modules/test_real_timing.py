@@ -24,6 +24,8 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli, _ssh
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info, bx_provider_order
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner, calls, make_provider, slow
 
+pytestmark = pytest.mark.real_timing
+
 DELAYS = (0.5, 0.98, 1.0, 1.02, 1.5, 2.0)
 IN_PROGRESS = {'status': 'in_progress', 'message': 'building'}
 CONFIGS = {'status': 'enabled', 'configurations': [{'id': '1', 'descr': '1 CPU'}]}
