@@ -59,8 +59,6 @@ step molecule-provider     integration  tests/ci/nox.sh -s molecule
 bgstep cli                 units        tests/ci/nox.sh -s cli
 bgstep webui               units        tests/ci/nox.sh -s webui
 bgstep eco-build-install   ecosystem    tests/ci/nox.sh -s eco-build-install
-bgstep eco-ee              ecosystem    tests/ci/nox.sh -s eco-ee
-bgstep eco-runner          ecosystem    tests/ci/nox.sh -s eco-runner
 bgstep lint                lint         tests/ci/nox.sh -s lint
 bgstep ansible-lint        lint         tests/ci/nox.sh -s ansible-lint
 bgstep docs-check          lint         tests/ci/nox.sh -s docs-check
@@ -76,6 +74,8 @@ step e2e-lab-provider      e2e          tests/ci/nox.sh -s e2e-lab-provider
 step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
 step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo
 step e2e-lab-units         e2e          tests/ci/nox.sh -s e2e-lab-units
+step eco-ee                ecosystem    tests/ci/nox.sh -s eco-ee
+step eco-runner            ecosystem    tests/ci/nox.sh -s eco-runner
 # ---------------------------------------------------------------------------
 
 if [ "${1:-}" = "--clean" ]; then
