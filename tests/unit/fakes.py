@@ -194,10 +194,14 @@ def add_task(holder, task_id, content=''):
 
 
 class FakeTime(object):
-    """A monotonic clock that moves only when the code under test sleeps."""
+    """A clock that moves only when the code under test sleeps.
 
-    def __init__(self, on_sleep=None):
-        self.now = 1000.0
+    ``clock`` (also ``monotonic``) is the stand-in for a monotonic clock or,
+    with ``now`` an epoch time, for ``time.time``.
+    """
+
+    def __init__(self, on_sleep=None, now=1000.0):
+        self.now = now
         self.sleeps = []
         self.on_sleep = on_sleep
 

@@ -80,13 +80,5 @@ class FakeResolver(object):
         return list(self.a.get(name, []))
 
 
-class Clock(object):
-    def __init__(self, now=1795831531.7):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-
 def seeded_rng(seed=7):
     return random.Random(seed)

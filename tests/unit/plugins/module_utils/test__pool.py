@@ -15,16 +15,19 @@ import yaml
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming, _pool
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import (
-    HOSTS, HOST_VARS, Clock, FakeResolver, folder_digest, make_pool, seeded_rng)
+    HOSTS, HOST_VARS, FakeResolver, folder_digest, make_pool, seeded_rng)
 
 NO_DNS = FakeResolver()
+# time.time for the pool's backup names: fixed, so the names are known
+CLOCK = FakeTime(now=1795831531.7).clock
 
 
 def add(pool, server, **kwargs):
     kwargs.setdefault('resolver', NO_DNS)
     kwargs.setdefault('rng', seeded_rng())
-    kwargs.setdefault('clock', Clock())
+    kwargs.setdefault('clock', CLOCK)
     return _pool.add_host(server, pool, **kwargs)
 
 
@@ -181,7 +184,7 @@ def test_setup_playbook(tmp_path):
 def test_ipv4_without_ptr_gets_next_server_number(tmp_path):
     hosts = HOSTS + '[bitrix-web]\nserver7 ansible_ssh_host=192.0.2.7\nserver12x ansible_ssh_host=192.0.2.8\n'
     pool_dir = make_pool(tmp_path, hosts=hosts)
-    plan = _pool.plan_add('192.0.2.10', pool_dir, resolver=NO_DNS, rng=seeded_rng(), clock=Clock())
+    plan = _pool.plan_add('192.0.2.10', pool_dir, resolver=NO_DNS, rng=seeded_rng(), clock=CLOCK)
     assert (plan['name'], plan['connect'], plan['address']) == ('server8', 'ipv4', '192.0.2.10')
 
 
@@ -212,7 +215,7 @@ def test_hostile_ptr_is_not_used(tmp_path):
 def test_dns_name_resolves_forward(tmp_path):
     resolver = FakeResolver(a={'node.example.org': ['192.0.2.20', '192.0.2.21']})
     plan = _pool.plan_add('node.example.org', make_pool(tmp_path), resolver=resolver,
-                          rng=seeded_rng(), clock=Clock())
+                          rng=seeded_rng(), clock=CLOCK)
     assert plan['hosts_line'] == 'node.example.org ansible_ssh_host=192.0.2.20'
     assert plan['host_vars']['bx_connect'] == 'fqdn'
     assert plan['host_vars']['bx_hostname'] == plan['host_vars']['bx_netname'] == 'node.example.org'
@@ -257,13 +260,13 @@ def test_unsafe_explicit_hostname(tmp_path, hostname):
 
 def test_ids_use_clock_and_random_source(tmp_path):
     plan = _pool.plan_add('192.0.2.10', make_pool(tmp_path), resolver=NO_DNS, rng=seeded_rng(3),
-                          clock=Clock(1795831531.9))
+                          clock=FakeTime(now=1795831531.9).clock)
     host_id, host_pass = plan['host_vars']['host_id'], plan['host_vars']['host_pass']
     assert host_id.startswith('1795831531_') and len(host_id) == len('1795831531_') + 10
     assert host_pass.startswith('192.0.2.10_') and len(host_pass) == len('192.0.2.10_') + 10
     assert set(host_id[11:] + host_pass[11:]) <= set(_naming.RANDOM_ALPHABET)
     again = _pool.plan_add('192.0.2.10', make_pool(tmp_path), resolver=NO_DNS, rng=seeded_rng(3),
-                           clock=Clock(1795831531.9))
+                           clock=FakeTime(now=1795831531.9).clock)
     assert again['host_vars'] == plan['host_vars']
 
 
@@ -399,7 +402,7 @@ def test_symlinked_hosts_file_stays_a_link(tmp_path):
 
 def test_host_vars_exact_content_and_mode(tmp_path):
     pool_dir = make_pool(tmp_path)
-    result = add(pool_dir, '192.0.2.10', rng=seeded_rng(1), clock=Clock(1795831531.2))
+    result = add(pool_dir, '192.0.2.10', rng=seeded_rng(1), clock=FakeTime(now=1795831531.2).clock)
     path = os.path.join(pool_dir, 'host_vars', 'server2')
     assert result['host_vars_file'] == path
     rand_id = result['host_vars']['host_id'].split('_', 1)[1]
@@ -445,7 +448,7 @@ def test_yaml_scalar_reads_back(value, text):
 def test_check_mode_plan_writes_nothing(tmp_path):
     pool_dir = make_pool(tmp_path)
     before = folder_digest(pool_dir)
-    plan = _pool.plan_add('192.0.2.10', pool_dir, resolver=NO_DNS, rng=seeded_rng(), clock=Clock())
+    plan = _pool.plan_add('192.0.2.10', pool_dir, resolver=NO_DNS, rng=seeded_rng(), clock=CLOCK)
     assert folder_digest(pool_dir) == before
     assert plan['hosts_before'] == HOSTS
     assert plan['hosts_after'] == HOSTS.replace('[bitrix-hosts]\n',

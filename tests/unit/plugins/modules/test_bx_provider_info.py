@@ -20,7 +20,8 @@ FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3
 
 
 @pytest.fixture
-def root(tmp_path):
+def providers(tmp_path):
+    """A providers root: superprovider with one order (t1) and a provider that answers help with junk."""
     path = str(tmp_path / 'providers')
     holder = make_provider(path, 'superprovider', {'order_status': FINISHED,
                                                    'configs': {'configurations': [{'id': '1', 'descr': 'a'}]}})
@@ -30,23 +31,23 @@ def root(tmp_path):
     return path
 
 
-def test_list(run_module, root):
-    result = run_module(bx_provider_info, {'providers_dir': root})
+def test_list(run_module, providers):
+    result = run_module(bx_provider_info, {'providers_dir': providers})
     assert result['changed'] is False
     assert result['params']['providers']['superprovider'] == {'status': 'enabled'}
     assert result['params']['providers']['broken']['error'] == 1
     assert 'failed' not in result
 
 
-def test_check_mode_gives_the_same(run_module, root):
-    args = {'providers_dir': root, 'query': 'orders_list'}
+def test_check_mode_gives_the_same(run_module, providers):
+    args = {'providers_dir': providers, 'query': 'orders_list'}
     normal = run_module(bx_provider_info, args)
     check = run_module(bx_provider_info, args, check_mode=True)
     assert normal['params'] == check['params']
 
 
-def test_password_masked_by_default(run_module, root):
-    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'order_status',
+def test_password_masked_by_default(run_module, providers):
+    result = run_module(bx_provider_info, {'providers_dir': providers, 'query': 'order_status',
                                            'provider': 'superprovider', 'task_id': 't1'})
     reply = result['params']['provider_order']['superprovider']
     assert reply['server_password'] == '********'
@@ -54,21 +55,21 @@ def test_password_masked_by_default(run_module, root):
     assert 'S3cret!' not in str(result)
 
 
-def test_reveal_secrets(run_module, root):
-    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'order_status', 'reveal_secrets': True,
+def test_reveal_secrets(run_module, providers):
+    result = run_module(bx_provider_info, {'providers_dir': providers, 'query': 'order_status', 'reveal_secrets': True,
                                            'provider': 'superprovider', 'task_id': 't1'})
     assert result['params']['provider_order']['superprovider'] == FINISHED
 
 
-def test_failure_carries_error_and_message(run_module, root):
-    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'configs', 'provider': 'ghost'})
+def test_failure_carries_error_and_message(run_module, providers):
+    result = run_module(bx_provider_info, {'providers_dir': providers, 'query': 'configs', 'provider': 'ghost'})
     text = 'bxProvider::configsProvider: Provider ghost not_exists on the host'
     assert result['failed'] is True
     assert (result['msg'], result['message'], result['error']) == (text, text, 1)
 
 
-def test_orders_list_warns_about_broken_provider(run_module, root):
-    result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'orders_list'})
+def test_orders_list_warns_about_broken_provider(run_module, providers):
+    result = run_module(bx_provider_info, {'providers_dir': providers, 'query': 'orders_list'})
     assert list(result['params']['provider_order_list']) == ['superprovider']
     # ansible-core 2.19 reports warnings as objects, older releases as text.
     texts = [w if isinstance(w, str) else w.get('msg') or w['event']['msg'] for w in result['warnings']]
@@ -81,8 +82,8 @@ def test_orders_list_warns_about_broken_provider(run_module, root):
     ({'workers': 0}, 'workers must be at least 1, got 0'),
     ({'timeout': 0}, 'timeout must be at least 1 second, got 0'),
 ])
-def test_bad_options(run_module, root, args, text):
-    args['providers_dir'] = root
+def test_bad_options(run_module, providers, args, text):
+    args['providers_dir'] = providers
     result = run_module(bx_provider_info, args)
     assert result['failed'] is True
     assert text in result['msg']
