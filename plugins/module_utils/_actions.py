@@ -14,11 +14,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
-from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name, id_problem
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
 
@@ -52,17 +51,6 @@ def usable_record(providers, name, routine, option):
     return record
 
 
-def refused_folders(root):
-    """``{name: problem}`` for the folders of ``root`` whose names are not valid
-    provider names (``space prov``); dot-folders, the collection's own, are left out."""
-    refused = {}
-    for name in os.listdir(root):
-        problem = id_problem(name)
-        if problem and not name.startswith('.') and os.path.isdir(os.path.join(root, name)):
-            refused[name] = problem
-    return refused
-
-
 def list_providers(providers, workers=DEFAULT_WORKERS):
     """docs/protocol.md 6.1: every provider's status; broken ones become error entries.
 
@@ -70,8 +58,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
     entry naming the problem, so an operator sees it is there.
     """
     try:
-        names = providers.names()
-        refused = refused_folders(providers.root)
+        names, refused = providers.folders()
     except OSError as exc:
         raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, reason(exc)))
 
@@ -234,8 +221,7 @@ def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
         # with no task files (over all providers such a provider is null).
         return _orders_of(providers, [(record, ids)], workers) if ids else None
     try:
-        names = providers.names()
-        refused = refused_folders(providers.root)
+        names, refused = providers.folders()
     except OSError as exc:
         raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, reason(exc)))
 

@@ -166,17 +166,28 @@ class Providers(object):
         kwargs.setdefault('timeout', self.timeout)
         return self.runner(argv, max_output=self.max_output, **kwargs)
 
-    def names(self):
-        """Provider folder names, sorted; raises OSError when the root cannot be read.
+    def folders(self):
+        """``(names, refused)`` from one read of the root; raises OSError when it cannot be read.
 
-        Folders whose names are not valid provider names (dot-folders such as
-        our install staging folders, names with spaces) are not providers.
+        ``names``: the provider folder names, sorted. Folders whose names are
+        not valid provider names are not providers; those that are not
+        dot-folders (ours, such as install staging) are ``refused``:
+        ``{name: problem}`` (``space prov``), for front ends to show.
         """
-        names = []
+        names, refused = [], {}
         for name in os.listdir(self.root):
-            if id_problem(name) is None and os.path.isdir(os.path.join(self.root, name)):
+            if not os.path.isdir(os.path.join(self.root, name)):
+                continue
+            problem = id_problem(name)
+            if problem is None:
                 names.append(name)
-        return sorted(names)
+            elif not name.startswith('.'):
+                refused[name] = problem
+        return sorted(names), refused
+
+    def names(self):
+        """Provider folder names, sorted (see ``folders``)."""
+        return self.folders()[0]
 
     def holder(self, name):
         return os.path.join(self.root, name)
