@@ -121,6 +121,18 @@ def read(dir_fd, name, path, limit=MAX_READ):
         os.close(fd)
 
 
+def read_under(base, parts, name, path, limit=MAX_READ):
+    """``read`` of ``base/parts.../name``: None when it, or a folder on the
+    way, does not exist. Raises OSError or UnsafeFile."""
+    try:
+        with folder(base, *parts) as fd:
+            return read(fd, name, path, limit)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
 def write(dir_fd, name, data, path, mode=0o666, exclusive=False):
     """Make ``name`` hold ``data``: a new file in the same folder, renamed over it.
 

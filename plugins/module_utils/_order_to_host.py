@@ -39,14 +39,16 @@ def journal_path(holder, task_id):
     return os.path.join(_tasks.tasks_dir(holder), _tasks.BOOKKEEPING_DIR, JOURNAL_DIR, task_id)
 
 
+_JOURNAL_PARTS = (_tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, JOURNAL_DIR)
+
+
 def _journal(holder, create=False):
-    return _files.folder(holder, _tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, JOURNAL_DIR, create=create)
+    return _files.folder(holder, *_JOURNAL_PARTS, create=create)
 
 
 def _read_journal(holder, task_id):
     try:
-        with _journal(holder) as fd:
-            data = _files.read(fd, task_id, journal_path(holder, task_id))
+        data = _files.read_under(holder, _JOURNAL_PARTS, task_id, journal_path(holder, task_id))
         return json.loads(data.decode('utf-8')) if data else None
     except (IOError, OSError, ValueError, BxError):
         return None  # no usable journal: the add starts from the beginning

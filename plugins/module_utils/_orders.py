@@ -71,20 +71,20 @@ def ordering_path(holder, label):
     return os.path.join(bookkeeping_dir(holder), ORDERING_DIR, label)
 
 
+_BOOKKEEPING_PARTS = (_tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR)
+
+
 def _bookkeeping(holder, part, create=False):
     """A descriptor of ``tasks/.bxenv/<part>`` (no link followed)."""
-    return _files.folder(holder, _tasks.TASKS_DIR, _tasks.BOOKKEEPING_DIR, part, create=create)
+    return _files.folder(holder, *(_BOOKKEEPING_PARTS + (part,)), create=create)
 
 
 def read_label(holder, label):
     """The task_id a label names, or None when there is no such label."""
     path = label_path(holder, label)
     try:
-        with _bookkeeping(holder, LABELS_DIR) as fd:
-            data = _files.read(fd, label, path)
+        data = _files.read_under(holder, _BOOKKEEPING_PARTS + (LABELS_DIR,), label, path)
     except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
         raise BxError('bxenv: cannot read order label %s: %s' % (path, reason(exc)))
     if data is None:
         return None
@@ -105,16 +105,21 @@ def write_label(holder, label, task_id):
         _files.write(fd, label, task_id.encode('utf-8', 'surrogateescape'), label_path(holder, label), mode=0o640)
 
 
-@contextlib.contextmanager
-def order_lock(providers, record):
-    """Hold the provider's order lock; fail if the provider went away meanwhile.
+def provider_order_lock(providers, name):
+    """The order lock of provider ``name``, for ``with``.
 
     The holder keeps it for one order call at most (the provider timeout
     plus the kill grace), so a waiter gives up only well after that.
     Uninstall and upgrade take it too, so they never race an order.
     """
-    timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE
-    with provider_lock(providers.root, record['name'], 'order', timeout=timeout):
+    return provider_lock(providers.root, name, 'order',
+                         timeout=DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE)
+
+
+@contextlib.contextmanager
+def order_lock(providers, record):
+    """Hold the provider's order lock; fail if the provider went away meanwhile."""
+    with provider_order_lock(providers, record['name']):
         if not os.path.isfile(record['files']['execute']):
             raise BxError('bxenv: provider %s was removed while this order waited for it; nothing was ordered'
                           % record['name'])

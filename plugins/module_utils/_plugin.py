@@ -28,12 +28,11 @@ import shutil
 import stat
 import tempfile
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_provider_name
-from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 from ansible_collections.bitrix.bxenv.plugins.module_utils._tasks import tasks_dir
 
 DEFAULT_OWNER = 'bitrix'
@@ -70,9 +69,8 @@ def _side_name(root, name, kind):
 def plugin_lock(providers, name):
     """Install and removal of one provider: its plugin lock, then its order
     lock, so they wait for an order in flight and none starts meanwhile."""
-    order_timeout = DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE
     with provider_lock(providers.root, name, 'plugin'):
-        with provider_lock(providers.root, name, 'order', timeout=order_timeout):
+        with _orders.provider_order_lock(providers, name):
             yield
 
 

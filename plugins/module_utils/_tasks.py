@@ -14,7 +14,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import errno
 import os
 import re
 import stat
@@ -60,11 +59,8 @@ def read_task_file(holder, task_id):
     Raises BxError (UnsafeFile) for a link, FIFO, device or oversized file.
     """
     try:
-        with _files.folder(holder, TASKS_DIR) as fd:
-            data = _files.read(fd, task_id, task_path(holder, task_id))
+        data = _files.read_under(holder, (TASKS_DIR,), task_id, task_path(holder, task_id))
     except (IOError, OSError) as exc:
-        if exc.errno == errno.ENOENT:
-            return None
         raise BxError('Cannot open %s: %s' % (task_path(holder, task_id), reason(exc)))
     return None if data is None else data.decode('utf-8', 'replace')
 
