@@ -244,9 +244,7 @@ class Providers(object):
         command = command_text(argv)
         # The provider's own folder as working directory, whoever calls.
         result = self.run(argv, cwd=record['files']['holder'])
-        stderr = result.text('stderr')
-        if result.error:
-            stderr = '%s\n%s' % (stderr, result.error)
+        stderr = result.stderr_text()
 
         def fail(cls, message, code=1):
             stderr_text = stderr.strip()

@@ -56,6 +56,11 @@ class Result(collections.namedtuple('Result', 'argv rc stdout stderr elapsed tim
         """A stream as text for messages; bytes that are not UTF-8 become U+FFFD."""
         return getattr(self, stream).decode('utf-8', 'replace')
 
+    def stderr_text(self):
+        """stderr as text, then why the program could not be started, if so."""
+        text = self.text('stderr')
+        return '%s\n%s' % (text, self.error) if self.error else text
+
     def problem(self, timeout, max_output=DEFAULT_MAX_OUTPUT):
         """Why the run did not end by itself, as a short text, or None."""
         if self.error:

@@ -157,10 +157,7 @@ def _run_ssh(runner, argv, ssh_timeout, environ=None):
     ssh gets three connect timeouts and some slack before it is killed.
     """
     result = runner(argv, timeout=ssh_timeout * 3 + 10, environ_update=environ)
-    err = result.text('stderr')
-    if result.error:
-        err = '%s\n%s' % (err, result.error)
-    return result.rc, result.text('stdout'), err, result.timed_out
+    return result.rc, result.text('stdout'), result.stderr_text(), result.timed_out
 
 
 def _cause(stderr, known_hosts_file, server):
