@@ -47,6 +47,28 @@ ensure_venv() {
     build_venv "$CACHE/venv-$core" "$req" "$py"
 }
 
+# "PASSED FAILED SKIPPED" of the junit files given, summed, with Python $1;
+# a missing or broken file counts nothing.
+junit_counts() {
+    local python="$1"
+    shift
+    "$python" - "$@" <<'PY'
+import sys
+import xml.etree.ElementTree as ET
+tests = failed = skipped = 0
+for path in sys.argv[1:]:
+    try:
+        root = ET.parse(path).getroot()
+    except (OSError, ET.ParseError):
+        continue
+    for suite in ([root] if root.tag == 'testsuite' else root.findall('testsuite')):
+        tests += int(suite.get('tests', 0))
+        failed += int(suite.get('failures', 0)) + int(suite.get('errors', 0))
+        skipped += int(suite.get('skipped', 0))
+print(tests - failed - skipped, failed, skipped)
+PY
+}
+
 # pytest from a venv, from the repo root, counted test by test: writes
 # "PASSED FAILED SKIPPED" to $CI_COUNTS_FILE for run-all.sh. No test
 # collected is a failure, not a pass. Returns pytest's status.
@@ -55,21 +77,7 @@ run_pytest() {
     shift
     junit="$(mktemp --suffix=.xml)"
     (cd "$REPO" && "$venv/bin/python" -m pytest -p no:cacheprovider -ra --junitxml="$junit" "$@") || rc=$?
-    read -r passed failed skipped < <("$venv/bin/python" - "$junit" <<'PY'
-import sys
-import xml.etree.ElementTree as ET
-try:
-    root = ET.parse(sys.argv[1]).getroot()
-except (OSError, ET.ParseError):
-    print(0, 0, 0)
-    sys.exit(0)
-suites = [root] if root.tag == 'testsuite' else root.findall('testsuite')
-tests = sum(int(s.get('tests', 0)) for s in suites)
-failed = sum(int(s.get('failures', 0)) + int(s.get('errors', 0)) for s in suites)
-skipped = sum(int(s.get('skipped', 0)) for s in suites)
-print(tests - failed - skipped, failed, skipped)
-PY
-)
+    read -r passed failed skipped < <(junit_counts "$venv/bin/python" "$junit")
     rm -f "$junit"
     if [ "$rc" -eq 5 ] || [ "$((passed + failed))" -eq 0 ]; then
         log "pytest ran no test: that is a failure"
@@ -79,16 +87,17 @@ PY
     return "$rc"
 }
 
-# Physical copy of the working tree at <dir>/ansible_collections/bitrix/bxenv:
-# ansible-test refuses symlinks. Tracked and untracked-but-not-ignored files
+# Physical copy of the working tree at <TREES>/tree-<name>/ansible_collections/bitrix/bxenv
+# (collection_copy NAME), or under any folder (collection_copy_into DIR);
+# prints its path. ansible-test refuses symlinks. Tracked and untracked-but-not-ignored files
 # are copied, so uncommitted work is tested too. tests/output of the copy is
 # kept between runs (ansible-test's own caches live there).
 # The copy must live outside any git work tree (ansible-test would take the
 # outer repo's file list, where .cache/ is ignored), so it goes under /tmp.
 TREES="${BXENV_CI_TREES:-${TMPDIR:-/tmp}/bxenv-ci-$(id -u)-$(printf '%s' "$REPO" | sha256sum | cut -c1-8)}"
-collection_copy() {
-    local name="$1" dst
-    dst="$TREES/tree-$name/ansible_collections/bitrix/bxenv"
+collection_copy() { collection_copy_into "$TREES/tree-$1"; }
+collection_copy_into() {
+    local dst="$1/ansible_collections/bitrix/bxenv"
     mkdir -p "$dst/tests"
     find "$dst" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
     find "$dst/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} +

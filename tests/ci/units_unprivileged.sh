@@ -26,8 +26,7 @@ pyver="$("$python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')"
 core_pin="$(grep -i '^ansible-core==' "$REPO/tests/requirements-ansible-$core.txt")"
 work="${TMPDIR:-/tmp}/bxenv-units-$core"
 home="$work/home"
-tree="$work/tree/ansible_collections/bitrix/bxenv"
-mkdir -p "$home" "$tree"
+mkdir -p "$home"
 chown "$user:" "$work" "$home"
 
 # the venv is kept between runs; it is rebuilt when the pin changes
@@ -44,11 +43,7 @@ mkdir -p "$home/.ansible/test/cache"
 cp "$REPO/tests/ci/get_pip.py" "$home/.ansible/test/cache/get_pip_${pipver//./_}.py"
 
 # a fresh copy of the working tree, owned by the user (tests/output kept)
-find "$tree" -mindepth 1 -maxdepth 1 ! -name tests -exec rm -rf {} +
-find "$tree/tests" -mindepth 1 -maxdepth 1 ! -name output -exec rm -rf {} + 2>/dev/null || true
-(cd "$REPO" && git ls-files -z --cached --others --exclude-standard |
-    while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) |
-    tar -xf - -C "$tree"
+tree="$(collection_copy_into "$work/tree")"
 rm -rf "$tree/tests/output/junit"
 chown -R "$user:" "$work"
 
@@ -57,19 +52,7 @@ rc=0
     PIP_CACHE_DIR="$home/pip" PIP_DISABLE_PIP_VERSION_CHECK=1 \
     ansible-test units --venv --python "$pyver" --color no "$@") || rc=$?
 
-read -r passed failed skipped < <("$python" - "$tree/tests/output/junit" <<'PY'
-import glob, os, sys
-import xml.etree.ElementTree as ET
-tests = failed = skipped = 0
-for path in glob.glob(os.path.join(sys.argv[1], '*.xml')):
-    root = ET.parse(path).getroot()
-    for suite in ([root] if root.tag == 'testsuite' else root.findall('testsuite')):
-        tests += int(suite.get('tests', 0))
-        failed += int(suite.get('failures', 0)) + int(suite.get('errors', 0))
-        skipped += int(suite.get('skipped', 0))
-print(tests - failed - skipped, failed, skipped)
-PY
-)
+read -r passed failed skipped < <(junit_counts "$python" "$tree"/tests/output/junit/*.xml)
 log "ansible-test units as $user: $passed passed, $failed failed, $skipped skipped"
 [ -z "${CI_COUNTS_FILE:-}" ] || echo "$passed $failed $skipped" >"$CI_COUNTS_FILE"
 if [ "$rc" -eq 0 ] && [ "$((passed + failed))" -eq 0 ]; then
