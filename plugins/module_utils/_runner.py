@@ -252,24 +252,32 @@ def _end_group(process, grace, clock):
         pass  # unkillable (uninterruptible sleep): nothing more we can do
 
 
-def _group_alive(pgid):
-    """True while a process of group ``pgid`` runs; zombies waiting for a
-    slow reaper do not count (from ``/proc``, else from ``killpg``)."""
+def _processes():
+    """``[(pid, state, pgid)]`` of every process, from ``/proc`` (Linux); None without it."""
     try:
         names = os.listdir('/proc')
     except OSError:
-        return _signal_group(pgid, 0)
+        return None
+    found = []
     for name in names:
         if not name.isdigit():
             continue
         try:
             with open('/proc/%s/stat' % name) as handle:
                 fields = handle.read().rsplit(')', 1)[1].split()
-        except (IOError, OSError, IndexError):
-            continue
-        if fields[2] == str(pgid) and fields[0] != 'Z':
-            return True
-    return False
+            found.append((int(name), fields[0], int(fields[2])))
+        except (IOError, OSError, IndexError, ValueError):
+            continue  # ended meanwhile
+    return found
+
+
+def _group_alive(pgid):
+    """True while a process of group ``pgid`` runs; zombies waiting for a
+    slow reaper do not count (from ``/proc``, else from ``killpg``)."""
+    processes = _processes()
+    if processes is None:
+        return _signal_group(pgid, 0)
+    return any(group == pgid and state != 'Z' for dummy, state, group in processes)
 
 
 def _end_pipe_holders(pipes, grace, clock):
@@ -299,20 +307,8 @@ def _end_pipe_holders(pipes, grace, clock):
 def _proc_pids():
     """Pids outside our own process group (where only we and siblings being
     started live)."""
-    try:
-        names = os.listdir('/proc')
-    except OSError:
-        return []
     ours = os.getpgrp()
-    pids = []
-    for name in names:
-        if name.isdigit():
-            try:
-                if os.getpgid(int(name)) != ours:
-                    pids.append(int(name))
-            except OSError:
-                pass
-    return pids
+    return [pid for pid, dummy, group in _processes() or () if group != ours]
 
 
 def _fd_links(pid):
