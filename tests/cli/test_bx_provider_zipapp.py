@@ -16,7 +16,7 @@ import time
 import zipfile
 
 from tests.cli.conftest import REPO, build
-from tests.unit.fakes import calls, make_provider, make_script_provider, raw, slow
+from tests.unit.fakes import calls, make_provider, make_script_provider, raw, slow, wait_gone
 
 PACKAGE = 'ansible_collections/bitrix/bxenv/plugins/module_utils/'
 USAGE_START = 'Usage: bx-provider '
@@ -162,19 +162,6 @@ def test_without_jsonschema_says_so(zipapp, tmp_path):
     assert run(zipapp, '-h', python=python)[0] == 0
 
 
-def _gone(pid, seconds=5):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            with open('/proc/%d/stat' % pid) as handle:
-                if handle.read().rsplit(')', 1)[1].split()[0] == 'Z':
-                    return True
-        except (IOError, OSError):
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path):
     """A child left holding stdout (even in its own session), a flood, a slow answer."""
     root = str(tmp_path / 'providers')
@@ -190,7 +177,7 @@ def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path)
     assert time.monotonic() - started < 20  # the original waited for as long as the child lived
     assert rc == 1 and 'timed out after 2 s and was killed' in json.loads(out)['message']
     with open(pidfile) as handle:
-        assert _gone(int(handle.read()))
+        assert wait_gone(int(handle.read()))
 
     rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'flood', '--max_output', '65536', python=python,
                        *common)

@@ -215,3 +215,20 @@ class FakeTime(object):
         self.now += seconds
         if self.on_sleep:
             self.on_sleep(len(self.sleeps))
+
+
+def alive(pid):
+    """True while ``pid`` runs (a zombie does not count)."""
+    try:
+        with open('/proc/%d/stat' % pid) as handle:
+            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (IOError, OSError):
+        return False
+
+
+def wait_gone(pid, seconds=5):
+    """True once ``pid`` has ended (or is a zombie), waiting at most ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return not alive(pid)

@@ -15,25 +15,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import alive, wait_gone
 
 # Silences around the second at which run_command's loop gives up on the pipes.
 DELAYS = (0.5, 0.98, 1.0, 1.02, 1.5, 2.0)
-
-
-def alive(pid):
-    """True while ``pid`` runs (a zombie does not count)."""
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except (IOError, OSError):
-        return False
-
-
-def wait_gone(pid, seconds=5):
-    deadline = time.monotonic() + seconds
-    while alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return not alive(pid)
 
 
 def read_pid(path, seconds=5):
