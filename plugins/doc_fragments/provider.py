@@ -23,13 +23,15 @@ options:
       - Seconds one provider call may take, however long it stays silent. A
         provider still running then is terminated with its whole process group
         (and killed 3 seconds later) and the call fails saying so.
+      - From C(1) to C(86400).
     type: int
     default: 60
   max_output:
     description:
       - Bytes a provider call may write on stdout, and again on stderr. A
         provider that writes more is killed and the call fails saying so, so
-        a runaway provider cannot fill the memory. At least C(1024).
+        a runaway provider cannot fill the memory.
+      - From C(1024) to C(1073741824) (1 GiB).
     type: int
     default: 16777216
 requirements:
@@ -41,9 +43,15 @@ requirements:
 options:
   reveal_secrets:
     description:
-      - Return C(server_password) and every other key matching C(password)
-        (any case) in provider replies as they are.
-      - By default they are replaced by C(********) in every result.
+      - Return the values of secret keys in provider replies as they are.
+      - A key is secret when its name contains, in any case, C(pass),
+        C(pwd), C(secret), C(token), C(credential), C(apikey) or
+        C(privatekey) (the last two also with C(_), C(-), C(.) or a space
+        inside), for example C(server_password), C(passwd), C(client_secret),
+        C(access_token), C(api_key), C(private_key), C(credentials).
+      - By default their values (at any depth; empty ones excepted) are
+        replaced by C(********) in every result. Error messages never quote
+        them, whatever this option says.
     type: bool
     default: false
 '''
@@ -67,11 +75,13 @@ options:
     description:
       - Seconds to wait with O(wait=true). The status is asked once more when
         they have passed; C(0) asks once.
+      - From C(0) to C(604800) (7 days).
     type: int
     default: 1800
   poll_interval:
     description:
-      - Seconds between two status calls with O(wait=true); at least C(1).
+      - Seconds between two status calls with O(wait=true).
+      - From C(1) to C(3600).
     type: int
     default: 15
 '''

@@ -34,16 +34,20 @@ __metaclass__ = type
 import errno
 import hashlib
 import os
-import posixpath
 import stat
 import tarfile
 import zipfile
 import zlib
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 
 DEFAULT_MAX_MEMBERS = 1000
 DEFAULT_MAX_SIZE = 64 * 1024 * 1024
+# Path components of one member. Real plugins nest a handful of folders; a
+# member 1500 folders deep made the old code fail with RecursionError and
+# leave a staging folder nothing could remove.
+MAX_DEPTH = 64
 SUFFIXES = ('.tar.gz', '.tgz', '.tar.bz2', '.tar.xz', '.zip')
 _TAR_MODES = {'.tar.gz': 'r:gz', '.tgz': 'r:gz', '.tar.bz2': 'r:bz2', '.tar.xz': 'r:xz'}
 # Our bookkeeping at the plugin root; an archive must not bring its own.
@@ -79,12 +83,47 @@ def check_archive_file(path):
     return archive_format(path)
 
 
-def sha256_file(path):
+def _sha256_fd(fd, path):
     digest = hashlib.sha256()
-    with open(path, 'rb') as handle:
-        for chunk in iter(lambda: handle.read(_CHUNK), b''):
-            digest.update(chunk)
+    for chunk in _files.chunks(fd, path):
+        digest.update(chunk)
     return digest.hexdigest()
+
+
+def _open_archive(path):
+    """The archive as a binary file object: a regular file, through the file layer."""
+    fd = _files.open_file(None, path, path)
+    if fd is None:
+        raise ArchiveError('bxProvider: not found %s' % path)
+    return os.fdopen(fd, 'rb')
+
+
+def _closing(reader, handle):
+    """``reader`` (a TarFile or ZipFile given a file object) closing ``handle`` with it:
+    neither closes a file object it was given."""
+    close = reader.close
+
+    def close_both():
+        try:
+            close()
+        finally:
+            handle.close()
+    reader.close = close_both
+    return reader
+
+
+def _reader(factory, archive):
+    handle = _open_archive(archive)
+    try:
+        return _closing(factory(handle), handle)
+    except BaseException:
+        handle.close()
+        raise
+
+
+def sha256_file(path):
+    with _open_archive(path) as handle:
+        return _sha256_fd(handle.fileno(), path)
 
 
 class Member(object):
@@ -164,7 +203,8 @@ class _BoundedTarInfo(tarfile.TarInfo):
 
 
 def _open_tar(archive, mode):
-    return tarfile.open(archive, mode, encoding='utf-8', errors='surrogateescape', tarinfo=_BoundedTarInfo)
+    return _reader(lambda handle: tarfile.open(archive, mode, fileobj=handle, encoding='utf-8',
+                                               errors='surrogateescape', tarinfo=_BoundedTarInfo), archive)
 
 
 def _tar_members(archive, mode, max_members, max_size):
@@ -220,7 +260,7 @@ def _check_declared_size(archive, total, max_size):
 def _zip_members(archive, max_members, max_size):
     members = []
     try:
-        with zipfile.ZipFile(archive) as zipped:
+        with _reader(zipfile.ZipFile, archive) as zipped:
             infos = zipped.infolist()
             if len(infos) > max_members:
                 _fail(archive, None, 'more than %d members' % max_members)
@@ -314,6 +354,9 @@ def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX
         members = _tar_members(archive, _TAR_MODES[suffix], max_members, max_size)
     for member in members:
         member.parts = _split(archive, member.raw_name)
+        if len(member.parts) > MAX_DEPTH:
+            shown = member.raw_name if len(member.raw_name) <= 200 else member.raw_name[:200] + '...'
+            _fail(archive, shown, 'nested deeper than %d folders' % MAX_DEPTH)
     strip = _strip_top(members, name)
     if strip is None:
         _fail(archive, None, 'no bin/%s at its root or in a single top folder' % name)
@@ -357,7 +400,7 @@ class _Opener(object):
 
     def __enter__(self):
         if archive_format(self.archive) == '.zip':
-            self.handle = zipfile.ZipFile(self.archive)
+            self.handle = _reader(zipfile.ZipFile, self.archive)
             self.open = lambda member: self.handle.open(member.source)
         else:
             self.handle = _open_tar(self.archive, _TAR_MODES[archive_format(self.archive)])
@@ -390,10 +433,6 @@ def copy_limited(source, fd, budget, archive, member_name):
     return written, digest.hexdigest()
 
 
-_DIR_FLAGS = os.O_RDONLY | getattr(os, 'O_DIRECTORY', 0) | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-_FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-
-
 def _open_dir(parts, root_fd, create):
     """A descriptor of the folder ``parts`` under ``root_fd``, never following links."""
     fd = os.dup(root_fd)
@@ -405,7 +444,7 @@ def _open_dir(parts, root_fd, create):
                 except OSError as exc:
                     if exc.errno != errno.EEXIST:
                         raise
-            child = os.open(part, _DIR_FLAGS, dir_fd=fd)
+            child = _files.open_dir(fd, part, part)
             os.close(fd)
             fd = child
     except BaseException:
@@ -428,10 +467,19 @@ def extract(archive, name, dest, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAU
     the caller removes ``dest``; nothing outside it is ever written.
     """
     members = inspect(archive, name, max_members, max_size)
-    if os.listdir(dest):
-        raise ArchiveError('bxProvider: staging folder %s is not empty' % dest)
-    root_fd = os.open(dest, _DIR_FLAGS)
-    budget = max_size
+    with _files.folder(dest) as root_fd:
+        if os.listdir(root_fd):
+            raise ArchiveError('bxProvider: staging folder %s is not empty' % dest)
+        entries = _unpack(archive, name, dest, members, root_fd, max_size)
+        # Folders were made 0700 so nothing could slip in while unpacking.
+        os.fchmod(root_fd, 0o755)
+        for parent, _rel, entry, mode in _files.walk(root_fd):
+            if stat.S_ISDIR(mode):
+                os.chmod(entry, 0o755, dir_fd=parent)
+    return entries
+
+
+def _unpack(archive, name, dest, members, root_fd, budget):
     entries = {}
     try:
         with _Opener(archive) as opener:
@@ -446,13 +494,13 @@ def extract(archive, name, dest, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAU
                         except OSError as exc:
                             if exc.errno != errno.EEXIST:
                                 raise
-                            os.close(os.open(base, _DIR_FLAGS, dir_fd=dir_fd))  # a real folder, not a link
+                            os.close(_files.open_dir(dir_fd, base, member.path))  # a real folder, not a link
                     elif member.kind == SYMLINK:
                         os.symlink(member.linkname, base, dir_fd=dir_fd)
                         entries[member.path] = {'link': member.linkname}
                     else:
                         mode = file_mode(member.path, member.mode, name)
-                        fd = os.open(base, _FILE_FLAGS, 0o600, dir_fd=dir_fd)
+                        fd = _files.create_new(dir_fd, base, 0o600)
                         try:
                             source = opener.open(member)
                             try:
@@ -470,17 +518,8 @@ def extract(archive, name, dest, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAU
         raise
     except (tarfile.TarError, zipfile.BadZipfile, EOFError, zlib.error) as exc:
         _fail(archive, None, 'cannot unpack it: %s' % exc)
-    except OSError as exc:
-        _fail(archive, None, 'cannot unpack it into %s: %s' % (dest, exc))
-    finally:
-        os.close(root_fd)
-    # Folders were made 0700 so nothing could slip in while unpacking.
-    os.chmod(dest, 0o755)
-    for folder, dirnames, _files in os.walk(dest):
-        for dirname in dirnames:
-            path = os.path.join(folder, dirname)
-            if not os.path.islink(path):
-                os.chmod(path, 0o755)
+    except (OSError, _files.UnsafeFile) as exc:
+        _fail(archive, None, 'cannot unpack it into %s: %s' % (dest, getattr(exc, 'message', exc)))
     return entries
 
 
@@ -488,27 +527,31 @@ def manifest(folder, skip=('tasks', RECORD_FILE)):
     """``relpath -> {sha256, size, mode}`` (or ``{link}``) of the files under ``folder``.
 
     Top-level names in ``skip`` are left out (the orders and our bookkeeping).
-    Symlinks are not followed.
+    Links are never followed, special files never opened (``{type: special}``).
     """
     entries = {}
-    if not os.path.isdir(folder):
-        return entries
-    for current, dirnames, filenames in os.walk(folder):
-        rel_dir = os.path.relpath(current, folder)
-        if rel_dir == '.':
-            dirnames[:] = [d for d in dirnames if d not in skip]
-            filenames = [f for f in filenames if f not in skip]
-        for entry in sorted(filenames) + sorted(d for d in dirnames if os.path.islink(os.path.join(current, d))):
-            path = os.path.join(current, entry)
-            rel = posixpath.normpath(posixpath.join(rel_dir.replace(os.sep, '/'), entry))
-            info = os.lstat(path)
-            if stat.S_ISLNK(info.st_mode):
-                entries[rel] = {'link': os.readlink(path)}
-            elif stat.S_ISREG(info.st_mode):
-                entries[rel] = {'sha256': sha256_file(path), 'size': info.st_size,
-                                'mode': '%04o' % stat.S_IMODE(info.st_mode)}
-            else:
-                entries[rel] = {'type': 'special'}
+    try:
+        with _files.folder(folder) as top:
+            for parent, rel, name, mode in _files.walk(top, skip=skip):
+                path = '/'.join(rel)
+                if stat.S_ISLNK(mode):
+                    entries[path] = {'link': os.readlink(name, dir_fd=parent)}
+                elif stat.S_ISREG(mode):
+                    fd = _files.open_file(parent, name, os.path.join(folder, path))
+                    if fd is None:
+                        continue  # removed meanwhile
+                    try:
+                        info = os.fstat(fd)
+                        entries[path] = {'sha256': _sha256_fd(fd, path), 'size': info.st_size,
+                                         'mode': '%04o' % stat.S_IMODE(info.st_mode)}
+                    finally:
+                        os.close(fd)
+                elif not stat.S_ISDIR(mode):
+                    entries[path] = {'type': 'special'}
+    except OSError as exc:
+        if exc.errno in (errno.ENOENT, errno.ENOTDIR):
+            return entries
+        raise
     return entries
 
 

@@ -31,6 +31,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
     _actions, _order_to_host, _orders, _plugin, _pool, _runner, _setup_job, _ssh,
@@ -294,19 +295,36 @@ def _text(value):
         return '1'
     if value is False:
         return '0'
-    if isinstance(value, float) and value == int(value):
-        return str(int(value))
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return str(value)
+    if isinstance(value, float):
+        # 1e309 in a reply is parsed as infinity: Perl prints Inf, -Inf, NaN.
+        if value.is_integer():
+            return str(int(value))
+        return {float('inf'): 'Inf', float('-inf'): '-Inf'}.get(value, 'NaN' if value != value else repr(value))
+    try:
+        if isinstance(value, (dict, list)):
+            return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        return str(value)
+    except ValueError:  # an int past Python's limit of digits for text (3.11+)
+        return _text(_number(value)) if isinstance(value, int) else '(too large to print)'
+
+
+# What Perl reads as the number at the start of a text.
+_LEADING_NUMBER = re.compile(r'\s*([+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)')
 
 
 def _number(value):
-    """Perl's ``<=>`` view of an id: its leading number, or 0."""
-    try:
-        return float(value)
-    except (TypeError, ValueError):
+    """Perl's ``<=>`` view of an id: its leading number, or 0; a total order
+    (a number too large for a float is an infinity, NaN counts as 0)."""
+    if isinstance(value, str):
+        match = _LEADING_NUMBER.match(value)
+        value = match.group(1) if match else 0
+    elif not isinstance(value, (int, float)):
         return 0.0
+    try:
+        number = float(value)
+    except OverflowError:  # an int of more than 308 digits
+        number = float('inf') if value > 0 else float('-inf')
+    return number if number == number else 0.0
 
 
 def _plain_providers(data):

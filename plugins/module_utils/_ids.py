@@ -45,11 +45,21 @@ def id_problem(value):
     return None
 
 
+def quoted(value, limit=200):
+    """``repr(value)`` for a message, at most ``limit`` characters; never raises
+    (an int too long for text, Python 3.11+, is described instead)."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return '(a number of more than 4300 digits)'
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
 def check_id(value, what):
     """Raise BxError unless ``value`` is a safe id; ``what`` names it (``task_id``)."""
     problem = id_problem(value)
     if problem:
-        raise BxError('bxenv: invalid %s %r: %s' % (what, value, problem))
+        raise BxError('bxenv: invalid %s %s: %s' % (what, quoted(value), problem))
     return value
 
 

@@ -7,7 +7,9 @@
 ``flock`` locks belong to the open file description: closing the descriptor
 (or the process dying) releases the lock, so a killed run never leaves a
 stale lock behind. The lock file itself is never removed, because removing
-it would let two processes hold "the" lock on two different inodes.
+it would let two processes hold "the" lock on two different inodes; the one
+exception is the retirement of an older version's lock folder (see
+``retire_legacy_locks``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,8 +20,8 @@ import contextlib
 import errno
 import fcntl
 import os
+import re
 import stat
-import tempfile
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
@@ -29,7 +31,32 @@ DEFAULT_LOCK_TIMEOUT = 120.0
 _POLL_INTERVAL = 0.05
 
 
-LOCKS_DIR = '.bxenv'
+# The collection's bookkeeping for a providers root lives next to it, where
+# the original (which lists every sub-folder of the root, dot folders
+# included, as a provider) never looks: ``<parent>/.bxenv-<root name>/``,
+# e.g. /opt/webdir/.bxenv-providers/ for /opt/webdir/providers. LOCKS_DIR
+# holds the lock files, WORK_DIR install's staging and old folders (same
+# filesystem as the root, so the swap is a rename).
+STATE_PREFIX = '.bxenv-'
+LOCKS_DIR, WORK_DIR = 'locks', 'work'
+# Where versions before issue 21 kept the lock files: <root>/.bxenv/.
+LEGACY_LOCKS_DIR = '.bxenv'
+_LEGACY_LOCK = re.compile(r'\A[^/]+\.(plugin|order)\.lock\Z')
+
+
+def state_dir(root):
+    """``(parent, name)`` of the bookkeeping folder of providers root ``root``.
+
+    From the real path, so every spelling of one root shares its locks.
+    """
+    real = os.path.realpath(root)
+    return os.path.dirname(real), STATE_PREFIX + os.path.basename(real)
+
+
+def state_folder(root, *parts):
+    """A descriptor (context manager) of ``<state>/parts...``, made when missing."""
+    parent, name = state_dir(root)
+    return _files.folder(parent, name, *parts, create=True)
 
 
 def _hold(fd, path, timeout, clock, sleep):
@@ -64,6 +91,10 @@ def _locked(path, timeout, clock, sleep, opener):
         os.close(fd)
 
 
+def _open_lock(dir_fd, base, create=True):
+    return os.open(base, _LOCK_FLAGS if create else _LOCK_FLAGS & ~os.O_CREAT, 0o600, dir_fd=dir_fd)
+
+
 def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
     """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing, never
     through a link).
@@ -71,23 +102,83 @@ def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sle
     Waits at most ``timeout`` seconds, polling, so a hung holder gives a
     clear error instead of a hang.
     """
-    return _locked(path, timeout, clock, sleep, lambda: os.open(path, _LOCK_FLAGS, 0o600))
+    folder, base = os.path.split(os.path.abspath(path))
+
+    def opener():
+        with _files.folder(folder) as dir_fd:
+            return _open_lock(dir_fd, base)
+    return _locked(path, timeout, clock, sleep, opener)
 
 
+@contextlib.contextmanager
 def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
     """Hold lock ``kind`` (``plugin``, ``order``) of provider ``name``.
 
-    Every lock file of the collection lives in ``<root>/.bxenv/``, outside
-    the provider folders (which install and removal replace) and out of
-    ``list`` (a dot-name is no provider). Lock order: ``plugin``, then
-    ``order``.
+    The lock files live in ``<state>/locks/`` (see ``state_dir``), outside
+    the provider folders (which install and removal replace) and outside
+    the providers root. Lock order: ``plugin``, then ``order``.
+
+    While an older version's ``<root>/.bxenv/`` exists, its lock file of the
+    same name and kind is held too (never created), so a run of the older
+    version on this provider excludes this one; once none of its locks is
+    held, the folder is removed (``retire_legacy_locks``).
     """
     base = '%s.%s.lock' % (name, kind)
+    parent, state = state_dir(root)
 
     def opener():
-        with _files.folder(root, LOCKS_DIR, create=True) as dir_fd:
-            return os.open(base, _LOCK_FLAGS, 0o600, dir_fd=dir_fd)
-    return _locked(os.path.join(root, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener)
+        with state_folder(root, LOCKS_DIR) as dir_fd:
+            return _open_lock(dir_fd, base)
+    with _locked(os.path.join(parent, state, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener):
+        retire_legacy_locks(root)
+        legacy = _legacy_lock_fd(root, base)
+        if legacy is None:
+            yield
+            return
+        with _locked(os.path.join(root, LEGACY_LOCKS_DIR, base), timeout, time.monotonic, time.sleep,
+                     lambda: legacy):
+            yield
+
+
+def _legacy_lock_fd(root, base):
+    """An open descriptor of ``<root>/.bxenv/<base>``, or None when there is none."""
+    try:
+        with _files.folder(root, LEGACY_LOCKS_DIR) as dir_fd:
+            return _open_lock(dir_fd, base, create=False)
+    except (OSError, _files.UnsafeFile):
+        return None
+
+
+def retire_legacy_locks(root):
+    """Remove an older version's ``<root>/.bxenv/`` (the original shows it as a
+    broken provider) when it holds only our lock files and none is held.
+
+    Each file is locked (without waiting) before it is removed, so a run of
+    the older version that holds one keeps it and the folder stays for a
+    later try. Returns True when the folder is gone.
+    """
+    held = []
+    try:
+        with _files.folder(root, LEGACY_LOCKS_DIR) as dir_fd:
+            for base, mode in _files.entries(dir_fd).items():
+                if not (stat.S_ISREG(mode) and _LEGACY_LOCK.match(base)):
+                    return False  # not only ours: leave it alone
+                fd = _open_lock(dir_fd, base, create=False)
+                held.append(fd)
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    return False  # an older run holds it
+            for base in os.listdir(dir_fd):
+                _files.remove(dir_fd, base)
+            with _files.folder(root) as root_fd:
+                os.rmdir(LEGACY_LOCKS_DIR, dir_fd=root_fd)
+    except (OSError, _files.UnsafeFile) as exc:
+        return getattr(exc, 'errno', None) == errno.ENOENT
+    finally:
+        for fd in held:
+            os.close(fd)
+    return True
 
 
 def replace_file(path, data, mode=None, keep_owner=True, follow_symlinks=True):
@@ -104,48 +195,28 @@ def replace_file(path, data, mode=None, keep_owner=True, follow_symlinks=True):
     if follow_symlinks:
         path = os.path.realpath(path)
     folder, base = os.path.split(os.path.abspath(path))
-    try:
-        old = os.stat(path) if follow_symlinks else os.lstat(path)
-    except OSError as exc:
-        if exc.errno != errno.ENOENT:
-            raise
-        old = None
-    if old is not None and not stat.S_ISREG(old.st_mode):
-        old = None  # a link or odd file being replaced: nothing to keep
-    if mode is None:
-        mode = stat.S_IMODE(old.st_mode) if old is not None else 0o644
-    fd, tmp = tempfile.mkstemp(prefix='.%s.' % base, suffix='.bxenv-tmp', dir=folder)
-    try:
-        with os.fdopen(fd, 'wb') as handle:
-            handle.write(data)
-            handle.flush()
+    with _files.folder(folder) as dir_fd:
+        try:
+            old = os.lstat(base, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            old = None
+        if old is not None and not (stat.S_ISREG(old.st_mode) or stat.S_ISLNK(old.st_mode)):
+            code = errno.EISDIR if stat.S_ISDIR(old.st_mode) else errno.EINVAL
+            raise OSError(code, 'is %s; refusing to replace it' % _files.kind(old.st_mode), path)
+        if old is not None and not stat.S_ISREG(old.st_mode):
+            old = None  # a link being replaced: nothing to keep
+        if mode is None:
+            mode = stat.S_IMODE(old.st_mode) if old is not None else 0o644
+
+        def settle(fd):
             if keep_owner and old is not None:
                 try:
-                    os.fchown(handle.fileno(), old.st_uid, old.st_gid)
+                    os.fchown(fd, old.st_uid, old.st_gid)
                 except OSError:
                     pass  # not allowed to give it away: it stays ours
             # chmod after chown: chown may clear set-id bits.
-            os.fchmod(handle.fileno(), mode)
-            os.fsync(handle.fileno())
-        os.rename(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(folder)
+            os.fchmod(fd, mode)
+        _files.write(dir_fd, base, data, path, mode=0o600, before_rename=settle)
     return path
-
-
-def _fsync_dir(folder):
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)

@@ -22,6 +22,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     DEFAULT_TIMEOUT,
     HAS_JSONSCHEMA,
     JSONSCHEMA_IMPORT_ERROR,
+    SETTING_RANGES,
     Providers,
     check_settings,
 )
@@ -65,25 +66,26 @@ def argument_spec(*parts, **options):
     return spec
 
 
+def check_numbers(module):
+    """Fail on a numeric option outside its documented range (all of the
+    module's options that ``check_settings`` knows, checked there)."""
+    try:
+        check_settings(**dict((name, module.params[name]) for name in SETTING_RANGES if name in module.params))
+    except BxError as exc:
+        module.fail_json(msg=exc.message)
+
+
 def check_wait(module):
     """Fail on waiting options no wait can use."""
-    params = module.params
-    if params['wait_timeout'] < 0:
-        module.fail_json(msg='wait_timeout must not be negative, got %d' % params['wait_timeout'])
-    if params['poll_interval'] < _orders.MIN_POLL_INTERVAL:
-        module.fail_json(msg='poll_interval must be at least %d second, got %d'
-                         % (_orders.MIN_POLL_INTERVAL, params['poll_interval']))
+    check_numbers(module)
 
 
 def providers_for(module):
-    """Check the common options and build the core's Providers (on the one runner)."""
+    """Check the options and build the core's Providers (on the one runner)."""
     if not HAS_JSONSCHEMA:
         module.fail_json(msg=missing_required_lib('jsonschema'), exception=JSONSCHEMA_IMPORT_ERROR)
+    check_numbers(module)
     params = module.params
-    try:
-        check_settings(params['timeout'], params['max_output'], params.get('workers', 1))
-    except BxError as exc:
-        module.fail_json(msg=exc.message)
     return Providers(params['providers_dir'], timeout=params['timeout'], max_output=params['max_output'])
 
 

@@ -10,7 +10,10 @@ system resolver (``/etc/hosts`` and DNS, as nsswitch says); tests pass a fake.
 
 The server value comes from a provider reply and ends up in an INI line and
 a file name, so it must be a dotted-quad IPv4 address or a DNS name; nothing
-else (spaces, ``=``, ``/``, newlines) gets through.
+else (spaces, ``=``, ``/``, newlines, other address forms) gets through.
+Whatever a resolver or ``ssh`` would take for this host (``is_this_host``)
+is refused, and so is an inventory name that Ansible or the pool gives
+another meaning (``inventory_name_problem``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,19 +26,31 @@ import secrets
 import socket
 import string
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
 
 # PTR names are used as inventory names only with these endings (original list).
 PTR_SUFFIXES = ('.com', '.ru', '.de', '.org', '.ua', '.private', '.test', '.bx', '.lan')
 # The original never picks '9' (an off-by-one); we use the whole alphabet.
 RANDOM_ALPHABET = string.ascii_uppercase + string.ascii_lowercase + string.digits
 RANDOM_LENGTH = 10
-LOOPBACK_NAMES = ('localhost', 'localhost.localdomain')
+# Names for this host in the usual /etc/hosts files (any *.localhost too, RFC 6761).
+LOOPBACK_NAMES = ('localhost', 'localhost.localdomain', 'localhost4', 'localhost4.localdomain4',
+                  'localhost6', 'localhost6.localdomain6', 'ip6-localhost', 'ip6-loopback')
+# Addresses that reach this host: loopback and "this network" (0.0.0.0 is
+# this host to connect(); ssh 0.0.0.0 logs in here).
+_THIS_HOST_NETS = (ipaddress.ip_network('127.0.0.0/8'), ipaddress.ip_network('0.0.0.0/8'))
+# Inventory names Ansible itself gives a meaning (its implicit groups) and
+# the pool's groups (docs/protocol.md section 9): a host called so would get
+# the plays meant for them.
+ANSIBLE_GROUPS = ('all', 'ungrouped')
+POOL_GROUPS = ('bitrix-hosts', 'bitrix-mgmt', 'bitrix-web', 'bitrix-mysql', 'bitrix-pgsql', 'bitrix-memcached',
+               'bitrix-sphinx', 'bitrix-push', 'bitrix-transformer')
 
 _LABEL = r'[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?'
 _DNS_NAME = re.compile(r'\A%s(?:\.%s)*\Z' % (_LABEL, _LABEL))
-_DIGITS_AND_DOTS = re.compile(r'\A[0-9.]+\Z')
 _OCTET = re.compile(r'\A(?:0|[1-9][0-9]{0,2})\Z')
+# One part of an address as inet_aton(3) reads it: hex, octal or decimal.
+_AT_PART = re.compile(r'\A(?:0[xX](?P<hex>[0-9a-fA-F]*)|(?P<oct>0[0-7]*)|(?P<dec>[1-9][0-9]*))\Z')
 
 
 class SystemResolver(object):
@@ -65,21 +80,82 @@ def is_ipv4(value):
     return len(parts) == 4 and all(_OCTET.match(p) and int(p) < 256 for p in parts)
 
 
-def is_dns_name(value):
-    return len(value) <= 253 and bool(_DNS_NAME.match(value)) and not _DIGITS_AND_DOTS.match(value)
+def numeric_ipv4(value):
+    """The IPv4 address ``value`` is in any form inet_aton(3), and so the
+    resolver and ``ssh``, accept (``127.1``, ``2130706433``, ``0x7f000001``,
+    ``0177.0.0.1``, a dotted quad), or None."""
+    parts = value.split('.')
+    if not 1 <= len(parts) <= 4:
+        return None
+    numbers = []
+    for part in parts:
+        match = _AT_PART.match(part)
+        if not match:
+            return None
+        digits, base = ((match.group('hex') or '0', 16) if match.group('hex') is not None
+                        else (match.group('oct'), 8) if match.group('oct') else (match.group('dec'), 10))
+        numbers.append(int(digits, base))
+    # Every part but the last is one byte; the last fills the bytes left.
+    last_bits = 8 * (5 - len(parts))
+    if any(n > 255 for n in numbers[:-1]) or numbers[-1] >= 1 << last_bits:
+        return None
+    number = numbers[-1]
+    for index, byte in enumerate(numbers[:-1]):
+        number |= byte << (24 - 8 * index)
+    return ipaddress.IPv4Address(number)
 
 
-def is_loopback(server):
-    """``localhost``, ``localhost.localdomain``, 127.0.0.0/8 or an IPv6 loopback."""
-    lowered = server.strip().lower().rstrip('.')
-    if lowered in LOOPBACK_NAMES:
-        return True
-    if is_ipv4(lowered):
-        return lowered.split('.')[0] == '127'
+def ip_address(value):
+    """The IPv4 or IPv6 address ``value`` denotes in any numeric form (IPv6 also
+    in brackets or with a zone), or None for a name."""
+    if not isinstance(value, str):
+        return None
+    found = numeric_ipv4(value)
+    if found is not None:
+        return found
+    text = value[1:-1] if value.startswith('[') and value.endswith(']') else value
     try:
-        return ipaddress.ip_address(lowered).is_loopback
+        return ipaddress.IPv6Address(text.split('%', 1)[0])
     except ValueError:
+        return None
+
+
+def is_dns_name(value):
+    """A DNS name that no resolver reads as an address: labels of letters,
+    digits, ``-`` and ``_``, and never an all-digits last label (``0x7f000001``
+    and ``10.1`` are addresses to inet_aton(3))."""
+    return (isinstance(value, str) and len(value) <= 253 and bool(_DNS_NAME.match(value))
+            and not value.rsplit('.', 1)[-1].isdigit() and numeric_ipv4(value) is None)
+
+
+def is_this_host(value):
+    """True for what reaches this host: its names (``localhost``,
+    ``*.localhost``, …) and addresses (127.0.0.0/8, 0.0.0.0/8, ``::``, ``::1``
+    and the IPv4-mapped or -compatible forms of those), in any form a resolver
+    accepts."""
+    if not isinstance(value, str):
         return False
+    lowered = value.lower()
+    lowered = lowered[:-1] if lowered.endswith('.') else lowered
+    if lowered in LOOPBACK_NAMES or lowered.endswith('.localhost'):
+        return True
+    address = ip_address(lowered)
+    if address is None:
+        return False
+    if address.version == 6:
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif int(address) >> 32 == 0:  # ::, ::1 and IPv4-compatible ::a.b.c.d
+            address = ipaddress.IPv4Address(int(address))
+        else:
+            return address.is_loopback
+    return any(address in net for net in _THIS_HOST_NETS)
+
+
+def refuse_this_host(server):
+    """The original's refusal of a loopback server, for every form of this host."""
+    if is_this_host(server):
+        raise BxError('Host::createHost: cannot use %s for add' % shown(server))
 
 
 def server_kind(server):
@@ -88,19 +164,37 @@ def server_kind(server):
     Like the original, a value of only digits and dots is an address: when it
     is not a valid one, it is not a DNS name either.
     """
-    if is_ipv4(server):
+    if isinstance(server, str) and is_ipv4(server):
         return 'ipv4'
     if is_dns_name(server):
         return 'fqdn'
-    raise BxError('Host::createHost: %s is not a valid DNS name' % server)
+    raise BxError('Host::createHost: %s is not a valid DNS name' % shown(server))
 
 
 def check_hostname(name):
-    """An explicit inventory name: a DNS-like name (also a safe file name)."""
-    if not isinstance(name, str) or not is_dns_name(name) and not is_ipv4(name):
-        raise BxError('bxenv: invalid hostname %r: use letters, digits, "-", "_" and dots '
-                      'between labels, at most 253 characters' % (name,))
+    """An explicit inventory name: a DNS name (also a safe file name)."""
+    if not is_dns_name(name):
+        raise BxError('bxenv: invalid hostname %s: use letters, digits, "-", "_" and dots '
+                      'between labels, at most 253 characters, not an address' % shown(name))
     return name
+
+
+def inventory_name_problem(name, groups=()):
+    """Why ``name`` cannot name a pool host, or None.
+
+    A host called ``localhost`` would take the plays meant for the appliance
+    itself, one called after a group (``all``, ``bitrix-web``, any group in
+    ``groups``) the plays meant for that group, and a name that is an address
+    is read as that address.
+    """
+    lowered = name.lower()
+    if is_this_host(name):
+        return 'Ansible and the resolver take it for this host'
+    if lowered in ANSIBLE_GROUPS or lowered in POOL_GROUPS or lowered in set(g.lower() for g in groups):
+        return 'it is the name of a group'
+    if ip_address(name) is not None or not is_dns_name(name):
+        return 'it is not a DNS name (an address, or other characters)'
+    return None
 
 
 def qualified_ptr(name):
@@ -118,8 +212,9 @@ def qualified_ptr(name):
 def resolve_server(server, resolver):
     """Look up what naming needs, before the pool is locked.
 
-    Returns ``{'server', 'address', 'connect', 'name'}``; ``name`` is None
-    when the pool must give a ``server<K+1>`` name.
+    Returns ``{'server', 'address', 'addresses', 'connect', 'name'}``
+    (``addresses``: every address ``ssh`` may try); ``name`` is None when the
+    pool must give a ``server<K+1>`` name.
     """
     kind = server_kind(server)
     if kind == 'ipv4':
@@ -127,11 +222,11 @@ def resolve_server(server, resolver):
         if name is not None and server not in resolver.forward(name):
             # Not an FQDN of this address: the short name.
             name = name.split('.')[0]
-        return {'server': server, 'address': server, 'connect': 'ipv4', 'name': name}
+        return {'server': server, 'address': server, 'addresses': [server], 'connect': 'ipv4', 'name': name}
     addresses = resolver.forward(server)
     if not addresses:
         raise BxError('Host::createHost: %s is not a valid DNS name' % server)
-    return {'server': server, 'address': addresses[0], 'connect': 'fqdn', 'name': server}
+    return {'server': server, 'address': addresses[0], 'addresses': addresses, 'connect': 'fqdn', 'name': server}
 
 
 def next_server_name(names):

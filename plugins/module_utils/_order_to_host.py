@@ -5,10 +5,13 @@
 """``order_to_host``: add a finished order's server to the pool (docs/protocol.md 6.7, 8).
 
 With the deliberate differences of docs/protocol.md: the status is compared as a string; ``complete`` is
-success without change; ``error:`` can be retried; loopback, a server
-already in the pool and a missing pool are refused before any network
-contact; the key is copied with OpenSSH alone; an add interrupted after the
-pool write is finished on re-run instead of adding the server twice.
+success without change; ``error:`` can be retried; every refusal (this
+host, a server already in the pool, a refused name, a missing pool or key)
+comes before any contact with the server and leaves the task file as it
+was, so the order can be added once the cause is fixed; the key is copied
+with OpenSSH alone; one add per order runs at a time (a lock per provider
+and task), so a double click adds once; an add interrupted after the pool
+write is finished on re-run instead of adding the server twice.
 
 The key copy is a function passed in (``copy_key(server, password,
 private_key, public_key)``) so this flow runs the same with real SSH, in
@@ -20,13 +23,16 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import contextlib
 import errno
+import hashlib
 import json
 import os
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _naming, _pool, _tasks
 
 ROUTINE = 'order_to_hostProvider'
 
@@ -69,6 +75,18 @@ def _remove_journal(holder, task_id):
             raise
 
 
+def add_lock(providers, name, task_id):
+    """The lock that lets one add of order ``task_id`` of provider ``name`` run
+    at a time, for ``with``: a double click waits, then finds the order complete.
+
+    A ``provider_lock`` of kind ``add.<task_id>`` (a long id is hashed, so
+    the lock file name stays short).
+    """
+    raw = task_id.encode('utf-8', 'surrogateescape')
+    return provider_lock(providers.root, name, 'add.' + (task_id if len(raw) <= 64 else
+                                                         hashlib.sha256(raw).hexdigest()[:32]))
+
+
 def host_summary(pool_dir, host):
     """The ``host`` result: name, address, connect, groups, host_vars_file."""
     host_vars_file = os.path.join(pool_dir, 'host_vars', host['name'])
@@ -93,7 +111,7 @@ def decide(record, task_id, reply):
         return 'finished'
     if text in _actions.FAILED_STATUSES:
         raise BxError('Order task_id=%s of provider %s %s: %s'
-                      % (task_id, record['name'], text, reply.get('message') or 'no message from the provider'))
+                      % (task_id, record['name'], text, shown(reply.get('message') or 'no message from the provider')))
     if text.isdigit():
         raise BxError('Unknown status=%s for %s' % (text, record['name']))
     return 'pending'
@@ -127,8 +145,11 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     """Run ``order_to_host`` for pool ``target`` and return an AddResult.
 
     ``copy_key(server, password, private_key, public_key)`` puts the pool key
-    on the server. Raises BxError with the original's code and message; the
-    task file then holds ``error: <message>`` when the pool-add itself failed.
+    on the server. Raises BxError with the original's code and message.
+    The task file changes only when the add itself ran and failed
+    (``error: <message>``), or when the provider's ``server`` can never be
+    added (neither an address nor a DNS name); a problem found before any
+    contact with the server leaves it as it was (docs/protocol.md 7, 8).
     """
     if task_id is None:
         raise BxError('bxProvider::order_to_hostProvider: You must provide task_id for status request')
@@ -137,11 +158,17 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     reply = _actions.checked_status(providers, record, task_id, ROUTINE)
     if decide(record, task_id, reply) == 'pending':
         return AddResult('pending', name, reply=reply)
-
-    server = reply['server']
     password = reply.get('server_password')
     password = '' if password is None else str(password)  # "0" is a password (docs/protocol.md, difference 10)
-    holder = record['files']['holder']
+    # Check mode writes nothing, so it needs no lock; a real add reads the
+    # task file only once no other add of this order runs.
+    with contextlib.nullcontext() if check_mode else add_lock(providers, name, task_id):
+        return _add(name, task_id, reply['server'], password, record['files']['holder'], target, copy_key,
+                    retry_failed, check_mode)
+
+
+def _add(name, task_id, server, password, holder, target, copy_key, retry_failed, check_mode):
+    """The pool-add gate and procedure (docs/protocol.md 6.7, 8) for a finished order."""
     path = _tasks.task_path(holder, task_id)
     try:
         content = _tasks.read_task_file(holder, task_id)
@@ -150,7 +177,7 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     if content is None:
         raise BxError('bxProvider::order_to_hostProvider: Not found saved task_id=%s on this server' % task_id)
     state = _tasks.task_state(content)
-    already = 'bxProvider::order_to_hostProvider: task_id=%s already %s' % (task_id, content)
+    already = 'bxProvider::order_to_hostProvider: task_id=%s already %s' % (task_id, one_line(content))
     if state == 'complete':
         host = _pool.find_host(_pool.read_pool(target.pool_dir), address=server)
         return AddResult('complete', name, message=already, server=server,
@@ -161,31 +188,48 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
         raise BxError('bxProvider::order_to_hostProvider: task_id=%s has unexpected content in %s: %r'
                       % (task_id, path, content[:200]))
 
-    added = 'Server=%s is added to the pool' % server
-    try:
-        host = _resume(target.pool_dir, holder, task_id, server)
-        if host is not None:
-            result = AddResult('resumed', name, True, added, server=server,
-                               host=host_summary(target.pool_dir, host))
-        elif check_mode:
-            return _planned(name, added, server, _pool.plan_add(server, target.pool_dir, hostname=target.hostname,
-                                                                resolver=target.resolver))
-        else:
-            _pool.check_addable(server, target.pool_dir, hostname=target.hostname)
+    host = _resume(target.pool_dir, holder, task_id, server)
+    if host is not None:
+        result = AddResult('resumed', name, True, _added(server), server=server,
+                           host=host_summary(target.pool_dir, host))
+    else:
+        # Before any contact: a refusal leaves the task file as it was, so
+        # the add runs again once its cause is fixed; only a server value that
+        # no fix here can make valid fails the order.
+        _naming.refuse_this_host(server)
+        try:
+            _naming.server_kind(server)
+        except BxError as exc:
+            _failed(holder, task_id, exc, check_mode)
+        plan = _pool.plan_add(server, target.pool_dir, hostname=target.hostname, resolver=target.resolver)
+        keys = target.keys() if password else None
+        if check_mode:
+            return _planned(name, server, plan)
+        try:
             if password:
-                copy_key(server, password, *target.keys())
+                copy_key(server, password, *keys)
             _write_journal(holder, task_id, server)
-            result = _planned(name, added, server, _pool.add_host(server, target.pool_dir, hostname=target.hostname,
-                                                                  resolver=target.resolver))
-        if not check_mode:
-            _tasks.write_task_file(holder, task_id, 'complete: ' + added)
-            _remove_journal(holder, task_id)
-        return result
-    except BxError as exc:
-        if not check_mode:
-            _tasks.write_task_file(holder, task_id, 'error: %s' % exc.message)
-            _remove_journal(holder, task_id)
-        raise
+            result = _planned(name, server, _pool.add_host(server, target.pool_dir, hostname=target.hostname,
+                                                           resolver=target.resolver, resolved=plan['resolved']))
+        except BxError as exc:
+            # Nothing reached the pool (the hosts line is written last).
+            _failed(holder, task_id, exc, check_mode)
+    if not check_mode:
+        _tasks.write_task_file(holder, task_id, 'complete: ' + _added(server))
+        _remove_journal(holder, task_id)
+    return result
+
+
+def _added(server):
+    return 'Server=%s is added to the pool' % server
+
+
+def _failed(holder, task_id, exc, check_mode):
+    """Record a failed add in the task file (``error: <message>``) and raise it."""
+    if not check_mode:
+        _tasks.write_task_file(holder, task_id, 'error: %s' % exc.message)
+        _remove_journal(holder, task_id)
+    raise exc
 
 
 def _resume(pool_dir, holder, task_id, server):
@@ -196,9 +240,9 @@ def _resume(pool_dir, holder, task_id, server):
     return _pool.find_host(_pool.read_pool(pool_dir), address=server)
 
 
-def _planned(name, message, server, plan):
+def _planned(name, server, plan):
     """The result of an add from ``_pool``'s plan (what was, or would be, written)."""
     host = dict((key, plan[key]) for key in ('name', 'address', 'connect', 'groups', 'host_vars_file'))
     diff = {'before': plan['hosts_before'], 'after': plan['hosts_after'],
             'before_header': plan['hosts_file'], 'after_header': plan['hosts_file']}
-    return AddResult('added', name, True, message, server=server, host=host, diff=diff)
+    return AddResult('added', name, True, _added(server), server=server, host=host, diff=diff)

@@ -28,7 +28,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _fil
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
-from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import BrokenReply, ErrorReply
 from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 
 LABELS_DIR = 'labels'
@@ -42,10 +42,12 @@ MIN_POLL_INTERVAL = 1
 
 
 class OrderError(BxError):
-    """A failure that concerns a known order: the result names its task_id.
+    """A failure that concerns an order placed, or one that may have been.
 
-    ``details`` holds what the result should carry besides msg/error/message
-    (``task_id`` and, after waiting, ``order_status``, ``polls``, ``elapsed``).
+    ``details`` holds what the result should carry besides msg/error/message:
+    ``task_id`` when known, ``uncertain`` (True) when the provider was asked
+    to order and the run failed after that (see ``_may_exist``), and after
+    waiting ``order_status``, ``polls``, ``elapsed``.
     """
 
     def __init__(self, message, code=1, **details):
@@ -147,59 +149,103 @@ def _existing(providers, name, holder, label, task_id, warnings):
     return Outcome(False, task_id, {'provider_order': {name: reply}}, reply)
 
 
-def _place(providers, record, config_id):
-    return _saved(record, providers.call(record, 'order', config_id))
+def _may_exist(message, record, task_id=None, where=None, label=None):
+    """The error of an order run that called the provider's ``order`` and then
+    failed: the provider may have placed the order (docs/protocol.md 6.4).
+
+    The message says so and names the task_id when one is known (``where``:
+    the file that records it), or, with a ``label`` whose marker stays, that
+    no run with that label orders again; ``uncertain`` and ``task_id`` go
+    into the module's result.
+    """
+    if task_id is None:
+        message = '%s; provider %s may have placed the order: check with the provider before ordering again' % (
+            message, record['name'])
+    else:
+        message = '%s; provider %s may have placed the order as task_id=%s%s' % (
+            message, record['name'], task_id, ' (recorded in %s)' % where if where else '')
+    if label is not None:
+        message += '; no run with name=%s orders again while %s exists' % (
+            label, ordering_path(record['files']['holder'], label))
+    details = {'uncertain': True} if task_id is None else {'uncertain': True, 'task_id': task_id}
+    return OrderError(message, **details)
 
 
-def _saved(record, reply):
-    """``(task_id, params)`` of an ``order`` reply whose task file is written."""
-    reply = _actions.save_order(record, reply)
-    return str(reply['task_id']), {'provider_order': {record['name']: reply}}
+def _order(providers, record, config_id, label=None):
+    """Call the provider's ``order`` and record what it placed: the task file,
+    and with a ``label`` the label; returns ``(task_id, params)``.
+
+    With a label, a marker exists while the outcome is unknown, so that a run
+    killed after the call, or an order whose reply names no task, cannot lead
+    the next run with this label to buy a second server. Every failure after
+    the call is ``_may_exist``, except the original's "doesn't return task_id"
+    (a valid reply that names no order; the marker stays all the same).
+    """
+    holder = record['files']['holder']
+    if label is not None:
+        _mark(record, holder, label)
+    try:
+        reply = providers.call(record, 'order', config_id)
+    except ErrorReply:
+        if label is not None:
+            _remove_marker(holder, label)  # the provider answered with an error: nothing was ordered
+        raise
+    except BrokenReply as exc:
+        # Timed out, or a reply that breaks the protocol: the order may exist.
+        # A task_id readable from the reply is recorded as any other.
+        task_id = (exc.reply or {}).get('task_id')
+        if isinstance(task_id, bool) or not isinstance(task_id, (str, int)) or id_problem(str(task_id)):
+            raise _may_exist(exc.message, record, label=label)  # the marker stays
+        _record(record, holder, label, exc.reply)
+        raise _may_exist(exc.message, record, str(task_id), _tasks.task_path(holder, str(task_id)))
+    return _record(record, holder, label, reply)
 
 
-def _place_marked(providers, record, config_id, holder, label):
-    """Order under a marker, so a run killed between the provider's answer
-    and the label write cannot lead the next run to buy a second server.
+def _record(record, holder, label, reply):
+    """Write the task file and the label of the order ``reply`` names; ``(task_id, params)``.
 
     A task_id that cannot be stored as a task file is still recorded in the
     label, so the next run with this label finds it instead of ordering.
     """
+    task_id = reply.get('task_id')
+    try:
+        _actions.save_order(record, reply)
+    except BxError as exc:
+        if task_id in (None, ''):
+            raise  # the original's "doesn't return task_id"
+        task_id = str(task_id)
+        if label is not None:
+            _label(holder, label, task_id)
+        raise _may_exist(exc.message, record, task_id, None if label is None else label_path(holder, label))
+    task_id = str(task_id)
+    if label is not None:
+        _label(holder, label, task_id)
+    return task_id, {'provider_order': {record['name']: reply}}
+
+
+def _mark(record, holder, label):
+    """Create the marker of ``label``; fail when an earlier run left it."""
     marker = ordering_path(holder, label)
     try:
         with _bookkeeping(holder, ORDERING_DIR, create=True) as fd:
             _files.write(fd, label, b'', marker, mode=0o640, exclusive=True)
     except (IOError, OSError) as exc:
         if exc.errno == errno.EEXIST:
-            raise BxError('bxenv: an earlier run ordering name=%s stopped after calling provider %s, so the '
-                          'provider may have placed that order without a record here; check the provider '
-                          '(and %s), then remove %s to order again'
-                          % (label, record['name'], _tasks.tasks_dir(holder), marker))
+            raise OrderError('bxenv: an earlier run ordering name=%s stopped after calling provider %s, so the '
+                             'provider may have placed that order without a record here; check the provider '
+                             '(and %s), then remove %s to order again'
+                             % (label, record['name'], _tasks.tasks_dir(holder), marker), uncertain=True)
         raise BxError('bxenv: cannot write %s: %s' % (marker, reason(exc)))
-    try:
-        reply = providers.call(record, 'order', config_id)
-    except ErrorReply:
-        _remove_marker(holder, label)  # the provider answered with an error: nothing was ordered
-        raise
-    task_id = reply.get('task_id')
-    problem = None if task_id in (None, '') else id_problem(str(task_id))
-    if problem:
-        _record(holder, label, str(task_id))
-        _remove_marker(holder, label)
-        raise OrderError('bxenv: provider %s placed order task_id=%r, which %s, so no task file can hold it; '
-                         'it is recorded in %s: follow it with the provider'
-                         % (record['name'], str(task_id), problem, label_path(holder, label)), task_id=str(task_id))
-    task_id, params = _saved(record, reply)
-    _record(holder, label, task_id)
-    _remove_marker(holder, label)
-    return task_id, params
 
 
-def _record(holder, label, task_id):
+def _label(holder, label, task_id):
+    """Write the label, then remove the marker: the order is recorded."""
     try:
         write_label(holder, label, task_id)
     except (IOError, OSError) as exc:
         raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
-                         % (task_id, label_path(holder, label), reason(exc)), task_id=task_id)
+                         % (task_id, label_path(holder, label), reason(exc)), task_id=task_id, uncertain=True)
+    _remove_marker(holder, label)
 
 
 def _remove_marker(holder, label):
@@ -224,12 +270,9 @@ def place(providers, name, config_id, label=None, check_mode=False, warnings=Non
             return Outcome(True)
         return _existing(providers, name, holder, label, task_id, warnings)
     with order_lock(providers, record):
-        if label is None:
-            task_id, params = _place(providers, record, config_id)
-            return Outcome(True, task_id, params)
-        task_id = read_label(holder, label)
+        task_id = None if label is None else read_label(holder, label)
         if task_id is None:
-            task_id, params = _place_marked(providers, record, config_id, holder, label)
+            task_id, params = _order(providers, record, config_id, label)
             return Outcome(True, task_id, params)
     # The status call runs outside the lock: it changes nothing.
     return _existing(providers, name, holder, label, task_id, warnings)

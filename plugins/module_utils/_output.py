@@ -12,7 +12,10 @@ import json
 import re
 
 MASK = '********'
-_SECRET_KEY = re.compile('password', re.IGNORECASE)
+# docs/protocol.md, difference 13: a reply key is a secret when it contains one
+# of these words, in any case. Wide on purpose: hiding a harmless value costs
+# a ``reveal_secrets``, showing a key costs the server.
+_SECRET_KEY = re.compile(r'pass|pwd|secret|token|credential|api[-_. ]?key|private[-_. ]?key', re.IGNORECASE)
 
 
 def params_document(kind, data):
@@ -30,15 +33,20 @@ def add_document(result):
     return message_document(result.message)
 
 
+def is_secret_key(key):
+    """True for a key whose value is a secret (``_SECRET_KEY``)."""
+    return isinstance(key, str) and _SECRET_KEY.search(key) is not None
+
+
 def mask_secrets(value):
-    """A copy of ``value`` with every key matching /password/i masked.
+    """A copy of ``value`` with the value of every secret key masked.
 
     Empty values (None, "") stay as they are: there is nothing to hide.
     """
     if isinstance(value, dict):
         masked = {}
         for key, item in value.items():
-            if isinstance(key, str) and _SECRET_KEY.search(key) and item not in (None, ''):
+            if is_secret_key(key) and item not in (None, ''):
                 masked[key] = MASK
             else:
                 masked[key] = mask_secrets(item)
@@ -48,9 +56,34 @@ def mask_secrets(value):
     return value
 
 
+def quote_safely(message, value, path=()):
+    """``message``, which may quote ``repr(value)`` found at ``path`` (keys and
+    indexes) of a reply, with no secret left in it.
+
+    A value under a secret key is quoted as ``MASK``, a value holding secret
+    keys as its masked copy; when the quote is not found as expected, the
+    message says only that the value was refused.
+    """
+    secret = any(is_secret_key(key) for key in path) and value not in (None, '')
+    shown = MASK if secret else mask_secrets(value)
+    if not secret and shown == value:
+        return message
+    quoted = repr(value)
+    if quoted not in message:
+        return 'the value (not shown: it holds a secret) was refused'
+    return message.replace(quoted, shown if secret else repr(shown))
+
+
 def to_json(document):
     """Compact, one line, UTF-8 text (not \\u escapes), as the original prints.
 
-    Strict JSON: a NaN or Infinity raises ValueError instead of being printed.
+    Strict JSON in strict UTF-8: a NaN or Infinity, or a text that UTF-8
+    cannot hold (a lone surrogate), raises ValueError instead of being printed.
     """
-    return json.dumps(document, ensure_ascii=False, separators=(',', ':'), sort_keys=True, allow_nan=False)
+    text = json.dumps(document, ensure_ascii=False, separators=(',', ':'), sort_keys=True, allow_nan=False)
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError as exc:
+        raise ValueError('%s at offset %d of the output is not valid Unicode'
+                         % (ascii(text[exc.start]), exc.start))
+    return text

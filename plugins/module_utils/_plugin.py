@@ -4,39 +4,52 @@
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
 """Install, upgrade and remove provider plugins (docs/protocol.md 6.8, 6.9; docs/protocol.md, differences 11, 12).
 
-The live folder ``<root>/<name>`` is never half-written: an archive is
-checked and unpacked into ``<root>/.<name>.staging-*`` (a dot-name, so it is
-never listed as a provider), its ``bin/<name>`` must answer ``help`` with a
-valid reply, then two renames swap it in (live -> ``.<name>.old-*``, staging
--> live). Orders in ``tasks/`` are hard-linked into the staging folder before
-the swap, so a kill at any point leaves either the old provider with its
-orders or the new one with them. Leftovers of a killed run are settled at the
-next run, under the same per-provider lock.
+The live folder ``<root>/<name>`` is never half-written and never missing:
+an archive is checked and unpacked into a staging folder in our work folder
+next to the providers root (``<state>/work/<name>/``, see
+``_locking.state_dir``; the original lists every sub-folder of the root as
+a provider, so nothing of ours is kept there), its ``bin/<name>`` must
+answer ``help`` with a valid reply, then one ``renameat2(RENAME_EXCHANGE)``
+swaps it with the live folder. Orders in ``tasks/`` are hard-linked into
+the staging folder before the swap, so a kill at any point leaves the old
+provider with its orders or the new one with them. Where the exchange is
+not available (not Linux, a kernel before 3.15, glibc before 2.28, a
+filesystem without it) two renames are used, and a kill between them is
+undone at the next install or uninstall of that name. Leftovers of a
+killed run are settled at the next run, under the same per-provider lock.
 """
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import contextlib
 import errno
 import grp
 import json
 import os
 import pwd
-import shutil
 import stat
 import tempfile
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _orders, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_provider_name
-from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.plugins.module_utils._tasks import tasks_dir
 
 DEFAULT_OWNER = 'bitrix'
-STAGING, OLD, REMOVING = 'staging', 'old', 'removing'
+# Entries of <state>/work/<name>/: "staging-<inode>" (the staging folder,
+# named after its own inode: one whose inode differs was swapped and holds
+# the previous plugin), "new-*" (a staging folder not yet named), "old-*"
+# (the previous plugin, when two renames swap), "removing-*" (uninstall).
+STAGING, NEW, OLD, REMOVING = 'staging', 'new', 'old', 'removing'
+# Side folders that versions before issue 21 made in the providers root.
+_LEGACY_KINDS = (STAGING, OLD, REMOVING)
+# Our record lists every archive file with its digest: room for many.
+MAX_RECORD = 64 * 1024 * 1024
+# Provider configs are small; a bound keeps a planted huge file out of memory.
+MAX_CONFIG = 16 * 1024 * 1024
 
 
 def created_message(holder):
@@ -61,136 +74,213 @@ def resolve_owner(owner, group):
     return uid, gid
 
 
-def _side_name(root, name, kind):
-    return os.path.join(root, '.%s.%s-' % (name, kind))
-
-
 @contextlib.contextmanager
 def plugin_lock(providers, name):
     """Install and removal of one provider: its plugin lock, then its order
     lock, so they wait for an order in flight and none starts meanwhile."""
-    with provider_lock(providers.root, name, 'plugin'):
+    with _locking.provider_lock(providers.root, name, 'plugin'):
         with _orders.provider_order_lock(providers, name):
             yield
 
 
-def _remove_tree(path):
-    if os.path.islink(path) or not os.path.isdir(path):
-        os.unlink(path)
-    else:
-        shutil.rmtree(path)
+def work_path(root, name):
+    parent, state = _locking.state_dir(root)
+    return os.path.join(parent, state, _locking.WORK_DIR, name)
 
 
-def link_tree(source, dest):
-    """Rebuild folder ``source`` at ``dest``: hard links for files, same folder modes and owners."""
-    info = os.lstat(source)
-    os.mkdir(dest, 0o700)
-    for entry in sorted(os.listdir(source)):
-        src_path, dst_path = os.path.join(source, entry), os.path.join(dest, entry)
-        mode = os.lstat(src_path).st_mode
+@contextlib.contextmanager
+def _folders(root, name):
+    """Descriptors of the providers root and of ``<state>/work/<name>/``.
+
+    Both must be on one filesystem, so that a swap is a rename.
+    """
+    with _files.folder(root) as root_fd:
+        with _locking.state_folder(root, _locking.WORK_DIR, name) as work_fd:
+            if os.fstat(root_fd).st_dev != os.fstat(work_fd).st_dev:
+                raise BxError('bxenv: %s and the providers root %s are on different filesystems; a providers '
+                              'root that is a mount point is not supported' % (work_path(root, name), root))
+            yield root_fd, work_fd
+
+
+def _lstat(dir_fd, name):
+    try:
+        return os.lstat(name, dir_fd=dir_fd)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
+def _link_tree(src_fd, dst_fd, depth=0):
+    """Rebuild open folder ``src_fd`` in the empty ``dst_fd``: hard links for
+    files, links as links, folders with their modes and owners. Bounded depth
+    (``tasks/`` holds a folder or two of ours); nothing is followed."""
+    if depth > _archive.MAX_DEPTH:
+        raise BxError('bxenv: tasks/ is nested deeper than %d folders; not copying it' % _archive.MAX_DEPTH)
+    for entry, mode in sorted(_files.entries(src_fd).items()):
         if stat.S_ISDIR(mode):
-            link_tree(src_path, dst_path)
+            os.mkdir(entry, 0o700, dir_fd=dst_fd)
+            with contextlib.closing(_Fd(_files.open_dir(src_fd, entry, entry))) as src, \
+                    contextlib.closing(_Fd(_files.open_dir(dst_fd, entry, entry))) as dst:
+                _link_tree(src.fd, dst.fd, depth + 1)
         elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(src_path), dst_path)
+            os.symlink(os.readlink(entry, dir_fd=src_fd), entry, dir_fd=dst_fd)
         elif stat.S_ISREG(mode):
-            os.link(src_path, dst_path)
-    os.chown(dest, info.st_uid, info.st_gid, follow_symlinks=False)
-    os.chmod(dest, stat.S_IMODE(info.st_mode))
+            os.link(entry, entry, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
+    info = os.fstat(src_fd)
+    os.fchown(dst_fd, info.st_uid, info.st_gid)
+    os.fchmod(dst_fd, stat.S_IMODE(info.st_mode))
 
 
-def keep_tasks(holder, staging):
+class _Fd(object):
+    """An open descriptor for ``contextlib.closing``."""
+
+    def __init__(self, fd):
+        self.fd = fd
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _sub(dir_fd, entry):
+    """``closing`` of real folder ``entry`` in ``dir_fd``, or None when it is missing,
+    a link or not a folder (nothing of ours to carry)."""
+    try:
+        return contextlib.closing(_Fd(_files.open_dir(dir_fd, entry, entry)))
+    except (OSError, _files.UnsafeFile):
+        return None
+
+
+def keep_tasks(holder_fd, staging_fd):
     """Carry the live ``tasks/`` into the staging folder.
 
     A real folder is rebuilt with hard links; a link is data we keep as a
     link, never a folder to copy into (its target may be outside the tree).
     """
-    source = tasks_dir(holder)
-    if os.path.islink(source):
-        os.symlink(os.readlink(source), tasks_dir(staging))
-    elif os.path.isdir(source):
-        link_tree(source, tasks_dir(staging))
+    info = _lstat(holder_fd, _tasks.TASKS_DIR)
+    if info is None:
+        return
+    if stat.S_ISLNK(info.st_mode):
+        os.symlink(os.readlink(_tasks.TASKS_DIR, dir_fd=holder_fd), _tasks.TASKS_DIR, dir_fd=staging_fd)
+    elif stat.S_ISDIR(info.st_mode):
+        os.mkdir(_tasks.TASKS_DIR, 0o700, dir_fd=staging_fd)
+        with _sub(holder_fd, _tasks.TASKS_DIR) as src, _sub(staging_fd, _tasks.TASKS_DIR) as dst:
+            _link_tree(src.fd, dst.fd)
 
 
-def reconcile_tasks(old_tasks, new_tasks):
-    """Bring into ``new_tasks`` what changed in ``old_tasks`` after they were linked.
+def reconcile_tasks(old_fd, new_fd, temp_fd, depth=0):
+    """Bring into tasks folder ``new_fd`` what changed in ``old_fd`` after they were linked.
 
     An order written between the hard-link copy and the swap is a new file
-    (or a new inode after an atomic rewrite) in the old folder only.
+    (or a new inode after an atomic rewrite) in the old folder only; the
+    newer change (ctime) wins, so a later write to the live folder is kept.
+    Replacements are linked in ``temp_fd`` (``tasks/.bxenv/tmp``) and renamed.
     """
-    if not os.path.isdir(old_tasks) or os.path.islink(old_tasks):
+    if depth > _archive.MAX_DEPTH:
         return
-    if not os.path.isdir(new_tasks):
-        link_tree(old_tasks, new_tasks)
+    for entry, mode in _files.entries(old_fd).items():
+        if stat.S_ISDIR(mode):
+            if _lstat(new_fd, entry) is None:
+                os.mkdir(entry, _files.DIR_MODE, dir_fd=new_fd)
+            old_sub, new_sub = _sub(old_fd, entry), _sub(new_fd, entry)
+            if old_sub is not None and new_sub is not None:
+                with old_sub as src, new_sub as dst:
+                    reconcile_tasks(src.fd, dst.fd, temp_fd, depth + 1)
+        elif stat.S_ISREG(mode) and not _files.is_temp(entry):
+            old, new = _lstat(old_fd, entry), _lstat(new_fd, entry)
+            if new is not None and (new.st_ino == old.st_ino or new.st_ctime_ns >= old.st_ctime_ns):
+                continue
+            temp = _files.temp_name()
+            os.link(entry, temp, src_dir_fd=old_fd, dst_dir_fd=temp_fd, follow_symlinks=False)
+            os.rename(temp, entry, src_dir_fd=temp_fd, dst_dir_fd=new_fd)
+
+
+def _reconcile_from(root_fd, name, dir_fd, entry):
+    """Carry late orders of the previous plugin ``entry`` (in ``dir_fd``) into the live one."""
+    old, live = _sub(dir_fd, entry), _sub(root_fd, name)
+    if old is None or live is None:
         return
-    for entry in os.listdir(old_tasks):
-        src_path, dst_path = os.path.join(old_tasks, entry), os.path.join(new_tasks, entry)
-        src = os.lstat(src_path)
-        if stat.S_ISDIR(src.st_mode):
-            reconcile_tasks(src_path, dst_path)
-        elif stat.S_ISREG(src.st_mode):
-            try:
-                if os.lstat(dst_path).st_ino == src.st_ino:
-                    continue
-            except OSError as exc:
-                if exc.errno != errno.ENOENT:
-                    raise
-            temp = os.path.join(new_tasks, '.bxenv-link-%d' % os.getpid())
-            if os.path.lexists(temp):
-                os.unlink(temp)
-            os.link(src_path, temp)
-            os.rename(temp, dst_path)
+    with old as old_holder, live as live_holder:
+        old_tasks = _sub(old_holder.fd, _tasks.TASKS_DIR)
+        if old_tasks is None:
+            return
+        with old_tasks as src:
+            if _lstat(live_holder.fd, _tasks.TASKS_DIR) is None:
+                os.mkdir(_tasks.TASKS_DIR, _files.DIR_MODE, dir_fd=live_holder.fd)
+            new_tasks = _sub(live_holder.fd, _tasks.TASKS_DIR)
+            if new_tasks is None:
+                return  # a linked tasks/ was kept as the link: nothing was copied
+            with new_tasks as dst, _files.folder_at(dst.fd, *_tasks.TEMP_PARTS, create=True) as temp_fd:
+                reconcile_tasks(src.fd, dst.fd, temp_fd)
+
+
+def _settle(root_fd, name, dir_fd, entry, kind):
+    """Settle one leftover ``entry`` of a killed run, of ``kind``; returns True when removed.
+
+    The previous plugin (``old``, or a staging folder whose inode is not the
+    one in its name: swapped) goes back in place when the live one is
+    missing, else gives its late orders to the live one; the rest is removed.
+    """
+    if kind == STAGING and entry == '%s-%d' % (STAGING, os.lstat(entry, dir_fd=dir_fd).st_ino):
+        kind = NEW  # never swapped: a new plugin that was not finished
+    elif kind == STAGING:
+        kind = OLD
+    if kind == OLD:
+        if _lstat(root_fd, name) is None:
+            os.rename(entry, name, src_dir_fd=dir_fd, dst_dir_fd=root_fd)
+            return False
+        _reconcile_from(root_fd, name, dir_fd, entry)
+    _files.remove_tree(dir_fd, entry)
+    return True
 
 
 def clean_leftovers(root, name):
     """Settle what a killed run left: restore or finish a swap, drop staging folders.
 
-    Must run under ``provider_lock``. Returns the paths it removed.
+    Must run under ``plugin_lock``. Returns the leftovers it removed. Also
+    settles the side folders versions before issue 21 made in the root.
     """
-    live = os.path.join(root, name)
-    prefixes = dict((kind, '.%s.%s-' % (name, kind)) for kind in (STAGING, OLD, REMOVING))
-    entries = sorted(os.listdir(root))
-    olds = [os.path.join(root, e) for e in entries if e.startswith(prefixes[OLD])]
-    if olds and not os.path.lexists(live):
-        # Killed between "live -> old" and "staging -> live": put the old one back.
-        os.rename(olds.pop(), live)
+    with _folders(root, name) as (root_fd, work_fd):
+        return _clean(root_fd, work_fd, name)
+
+
+def _clean(root_fd, work_fd, name):
     removed = []
-    for old in olds:
-        reconcile_tasks(tasks_dir(old), tasks_dir(live))
-        _remove_tree(old)
-        removed.append(old)
-    for entry in entries:
-        if entry.startswith(prefixes[STAGING]) or entry.startswith(prefixes[REMOVING]):
-            path = os.path.join(root, entry)
-            if os.path.lexists(path):
-                _remove_tree(path)
-                removed.append(path)
+    legacy = ['.%s.%s-' % (name, kind) for kind in _LEGACY_KINDS]
+    places = [(root_fd, entry, kind) for entry in os.listdir(root_fd)
+              for kind, prefix in zip(_LEGACY_KINDS, legacy) if entry.startswith(prefix)]
+    places += [(work_fd, entry, entry.split('-', 1)[0]) for entry in os.listdir(work_fd)]
+    # the previous plugin first: it may have to go back in place
+    for dir_fd, entry, kind in sorted(places, key=lambda place: place[2] != OLD):
+        if _settle(root_fd, name, dir_fd, entry, kind):
+            removed.append(entry)
     return removed
 
 
-def chown_tree(top, uid, gid, skip=()):
-    os.chown(top, uid, gid, follow_symlinks=False)
-    for current, dirnames, filenames in os.walk(top):
-        if current == top:
-            dirnames[:] = [d for d in dirnames if d not in skip]
-        for entry in dirnames + filenames:
-            os.chown(os.path.join(current, entry), uid, gid, follow_symlinks=False)
+def chown_tree(top_fd, uid, gid):
+    os.fchown(top_fd, uid, gid)
+    for parent, _rel, entry, _mode in _files.walk(top_fd):
+        os.chown(entry, uid, gid, dir_fd=parent, follow_symlinks=False)
 
 
 def read_record(holder):
-    """Our record of the installed archive (``.bxenv-archive.json``), or None."""
+    """Our record of the installed archive (``.bxenv-archive.json``), or None.
+
+    Read through the file layer: a link, FIFO or device there is refused
+    (UnsafeFile), never followed or waited on; an unreadable JSON is None.
+    """
+    data = _files.read_under(holder, (), _archive.RECORD_FILE, os.path.join(holder, _archive.RECORD_FILE),
+                             MAX_RECORD)
     try:
-        with open(os.path.join(holder, _archive.RECORD_FILE)) as handle:
-            record = json.load(handle)
-    except (IOError, OSError, ValueError):
+        record = json.loads(data.decode('utf-8')) if data is not None else None
+    except ValueError:
         return None
     return record if isinstance(record, dict) else None
 
 
-def _write_record(folder, record):
-    path = os.path.join(folder, _archive.RECORD_FILE)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, 'w') as handle:
-        json.dump(record, handle, sort_keys=True, indent=1)
+def _write_record(staging_fd, staging, record):
+    _files.write(staging_fd, _archive.RECORD_FILE, json.dumps(record, sort_keys=True, indent=1).encode('utf-8'),
+                 os.path.join(staging, _archive.RECORD_FILE), mode=0o644, exclusive=True)
 
 
 def config_relpath(name):
@@ -204,7 +294,11 @@ def is_current(holder, name, sha256, replace_config):
     from the archive that were changed or removed mean a reinstall. The config
     is not compared unless the archive's is to replace it.
     """
-    record = read_record(holder)
+    try:
+        record = read_record(holder)
+    except _files.UnsafeFile as exc:
+        raise BxError('bxProvider: cannot tell which archive %s holds: %s (force: true reinstalls it)'
+                      % (holder, exc.message))
     if not record or record.get('sha256') != sha256 or not isinstance(record.get('files'), dict):
         return False
     live = _archive.manifest(holder)
@@ -217,36 +311,41 @@ def is_current(holder, name, sha256, replace_config):
 
 
 def _keep_config(holder, staging, name):
-    """Put the live ``etc/<name>.conf`` (a regular file) into the staging folder."""
+    """Put the live ``etc/<name>.conf`` into the staging folder; False when there is none.
+
+    Read through the file layer: an ``etc/`` or config that is a link, FIFO
+    or device is refused, never followed (it could lead to any file of the host).
+    """
     source = os.path.join(holder, config_relpath(name))
-    if not os.path.isfile(source) or os.path.islink(source):
+    base = name + '.conf'
+    try:
+        with _files.folder(holder, 'etc') as etc_fd:
+            fd = _files.open_file(etc_fd, base, source)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return False
+        raise
+    except _files.UnsafeFile as exc:
+        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
+                      % (source, exc.message))
+    if fd is None:
         return False
-    root_fd = os.open(staging, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     try:
-        etc_fd = _archive._open_dir(['etc'], root_fd, create=True)
+        mode = stat.S_IMODE(os.fstat(fd).st_mode)
+        data = b''.join(_files.chunks(fd, source, MAX_CONFIG))
+    except _files.UnsafeFile as exc:
+        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
+                      % (source, exc.message))
     finally:
-        os.close(root_fd)
-    try:
-        base = name + '.conf'
+        os.close(fd)
+    with _files.folder(staging) as staging_fd:
+        etc_fd = _archive._open_dir(['etc'], staging_fd, create=True)
         try:
-            os.unlink(base, dir_fd=etc_fd)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-        mode = stat.S_IMODE(os.stat(source).st_mode)
-        fd = os.open(base, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600, dir_fd=etc_fd)
-        try:
-            with open(source, 'rb') as handle:
-                for chunk in iter(lambda: handle.read(65536), b''):
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view):]
-            os.fchmod(fd, mode)
+            _files.write(etc_fd, base, data, os.path.join(staging, config_relpath(name)), mode=0o600,
+                         before_rename=lambda new: os.fchmod(new, mode))
         finally:
-            os.close(fd)
-    finally:
-        os.close(etc_fd)
-    os.chmod(os.path.join(staging, 'etc'), 0o755)
+            os.close(etc_fd)
+        os.chmod('etc', 0o755, dir_fd=staging_fd)
     return True
 
 
@@ -308,47 +407,79 @@ def _install(providers, name, src, owner, group, force, replace_config, max_memb
         return _install_check(providers, name, src, sha256, force, replace_config, max_members, max_size)
     if not os.path.isdir(root):
         os.makedirs(root, 0o755)
-    with plugin_lock(providers, name):
-        clean_leftovers(root, name)
+    with plugin_lock(providers, name), _folders(root, name) as (root_fd, work_fd):
+        _clean(root_fd, work_fd, name)
         before = _archive.manifest(holder)
         if not force and is_current(holder, name, sha256, replace_config):
             return _result(False, holder, providers.probe(name), sha256, before, before)
-        staging = tempfile.mkdtemp(prefix=os.path.basename(_side_name(root, name, STAGING)), dir=root)
+        entry = _new_staging(work_fd)
+        staging = os.path.join(work_path(root, name), entry)
         try:
             files = _archive.extract(src, name, staging, max_members, max_size)
             if not replace_config:
                 _keep_config(holder, staging, name)
             after = _archive.manifest(staging)
             _check_help(providers, name, staging, src)
-            _write_record(staging, {'sha256': sha256, 'archive': os.path.basename(src), 'files': files})
-            chown_tree(staging, uid, gid)
-            keep_tasks(holder, staging)
-            _swap(root, name, holder, staging)
+            with _files.folder_at(work_fd, entry, path=staging) as staging_fd:
+                _write_record(staging_fd, staging, {'sha256': sha256, 'archive': os.path.basename(src),
+                                                    'files': files})
+                chown_tree(staging_fd, uid, gid)
+                live = _sub(root_fd, name)
+                if live is not None:
+                    with live as holder_fd:
+                        keep_tasks(holder_fd.fd, staging_fd)
+            _swap(root_fd, work_fd, name, entry)
         except BaseException:
-            if os.path.lexists(staging):
-                _remove_tree(staging)
+            # Not swapped: a new plugin to drop; swapped: the previous one,
+            # whose late orders the live one still needs (else the next run does).
+            try:
+                _settle(root_fd, name, work_fd, entry, STAGING)
+            except Exception:
+                pass
             raise
     return _result(True, holder, providers.probe(name), sha256, before, after)
 
 
-def _swap(root, name, holder, staging):
-    if not os.path.isdir(holder):
-        os.rename(staging, holder)
+def _new_staging(work_fd):
+    """Make the staging folder ``staging-<its inode>`` in ``work_fd``; returns its name.
+
+    Made under a temporary name, then named: a folder called after its own
+    inode was never swapped (see ``_settle``).
+    """
+    temp = '%s-%s' % (NEW, binascii.hexlify(os.urandom(6)).decode())
+    os.mkdir(temp, 0o700, dir_fd=work_fd)
+    entry = '%s-%d' % (STAGING, os.lstat(temp, dir_fd=work_fd).st_ino)
+    os.rename(temp, entry, src_dir_fd=work_fd, dst_dir_fd=work_fd)
+    return entry
+
+
+def _swap(root_fd, work_fd, name, entry):
+    """Put staging folder ``entry`` in place of the live ``name``; the live one is never missing.
+
+    One ``renameat2(RENAME_EXCHANGE)`` where the system has it (``entry``
+    then holds the previous plugin); else two renames through ``old-*``,
+    which the next run undoes when a kill came between them.
+    """
+    if _lstat(root_fd, name) is None:
+        if not _files.rename2(work_fd, entry, root_fd, name, _files.RENAME_NOREPLACE):
+            os.rename(entry, name, src_dir_fd=work_fd, dst_dir_fd=root_fd)
         return
-    old = tempfile.mkdtemp(prefix=os.path.basename(_side_name(root, name, OLD)), dir=root)
-    os.rename(holder, old)  # replaces the empty folder mkdtemp made
-    os.rename(staging, holder)
-    reconcile_tasks(tasks_dir(old), tasks_dir(holder))
-    _remove_tree(old)
+    if _files.rename2(work_fd, entry, root_fd, name, _files.RENAME_EXCHANGE):
+        old = entry
+    else:
+        old = '%s-%s' % (OLD, binascii.hexlify(os.urandom(6)).decode())
+        os.rename(name, old, src_dir_fd=root_fd, dst_dir_fd=work_fd)
+        os.rename(entry, name, src_dir_fd=work_fd, dst_dir_fd=root_fd)
+    _settle(root_fd, name, work_fd, old, OLD)
 
 
 def _install_check(providers, name, src, sha256, force, replace_config, max_members, max_size):
-    """Check mode: judge and unpack into a temporary folder outside the providers root."""
+    """Check mode: judge and unpack into a private temporary folder outside the providers root."""
     holder = providers.holder(name)
     before = _archive.manifest(holder)
     if not force and is_current(holder, name, sha256, replace_config):
         return _result(False, holder, providers.probe(name), sha256, before, before)
-    scratch = tempfile.mkdtemp(prefix='bxenv-plugin-check-')
+    scratch = tempfile.mkdtemp(prefix='bxenv-plugin-check-')  # 0700, a new name
     try:
         staging = os.path.join(scratch, name)
         os.mkdir(staging)
@@ -361,7 +492,8 @@ def _install_check(providers, name, src, sha256, force, replace_config, max_memb
         provider = view.probe(name)
         provider['files'] = providers.empty_record(name)['files']
     finally:
-        shutil.rmtree(scratch)
+        with _files.folder(os.path.dirname(scratch)) as parent_fd:
+            _files.remove_tree(parent_fd, os.path.basename(scratch))
     return _result(True, holder, provider, sha256, before, after)
 
 
@@ -407,10 +539,10 @@ def _remove(providers, name, force, check_mode):
     if not os.path.isdir(root):
         return _removed(False, holder, {})
     if check_mode:
-        return _remove_steps(root, name, holder, force, check_mode)
-    with plugin_lock(providers, name):
-        clean_leftovers(root, name)
-        return _remove_steps(root, name, holder, force, check_mode)
+        return _remove_steps(holder, name, force, check_mode)
+    with plugin_lock(providers, name), _folders(root, name) as (root_fd, work_fd):
+        _clean(root_fd, work_fd, name)
+        return _remove_steps(holder, name, force, check_mode, root_fd, work_fd)
 
 
 def _removed(changed, holder, before):
@@ -423,7 +555,7 @@ def _removed(changed, holder, before):
     }
 
 
-def _remove_steps(root, name, holder, force, check_mode):
+def _remove_steps(holder, name, force, check_mode, root_fd=None, work_fd=None):
     if not os.path.lexists(holder):
         return _removed(False, holder, {})
     pending = pending_orders(holder)
@@ -433,10 +565,12 @@ def _remove_steps(root, name, holder, force, check_mode):
     before = _archive.manifest(holder, skip=())
     if check_mode:
         return _removed(True, holder, before)
-    if os.path.islink(holder):
-        os.unlink(holder)
+    if stat.S_ISDIR(os.lstat(name, dir_fd=root_fd).st_mode):
+        # Out of the root in one rename, then removed at leisure: a kill
+        # leaves it in our work folder, removed by the next run.
+        doomed = '%s-%s' % (REMOVING, binascii.hexlify(os.urandom(6)).decode())
+        os.rename(name, doomed, src_dir_fd=root_fd, dst_dir_fd=work_fd)
+        _files.remove_tree(work_fd, doomed)
     else:
-        doomed = tempfile.mkdtemp(prefix=os.path.basename(_side_name(root, name, REMOVING)), dir=root)
-        os.rename(holder, doomed)
-        shutil.rmtree(doomed)
+        os.unlink(name, dir_fd=root_fd)  # a link loses only the link
     return _removed(True, holder, before)

@@ -10,9 +10,10 @@ Files (docs/protocol.md sections 8 and 9): ``ansible.cfg`` (the pool key), ``hos
 
 Adding a host, as the caller runs it::
 
-    check_addable(server, pool_dir)      # refusals, before any network contact
+    plan = plan_add(server, pool_dir)    # every refusal and the naming (DNS),
+                                         # before any contact with the server
     ... copy the pool key (pool_key(pool_dir)) to the server ...
-    add_host(server, pool_dir)           # naming, then both files, under the lock
+    add_host(server, pool_dir, resolved=plan['resolved'])   # both files, under the lock
 
 Every add holds one pool-wide ``flock`` while it re-reads the pool, re-checks
 the refusals, picks the name and writes. ``host_vars/<name>`` is written
@@ -37,7 +38,7 @@ import secrets
 import shlex
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
     DEFAULT_LOCK_TIMEOUT, exclusive_lock, replace_file)
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
@@ -57,6 +58,9 @@ DEFAULT_ADDRESS = '127.0.0.1'  # docs/protocol.md section 9: a pool host line wi
 DEFAULT_CONNECTION = 'ssh'
 
 POOL_NOT_CREATED = 'pool_not_created'
+# What a pool folder holds, for the messages about a missing or broken one.
+POOL_HINT = ('a pool folder (pool_dir) holds hosts, listing the pool servers under [bitrix-hosts], a '
+             'host_vars/<name> file for each, and ansible.cfg, whose private_key_file names the pool key')
 
 _SECTION = re.compile(r'\A\[([^\]\s]+)\]\s*(?:[#;].*)?\Z')
 _KEY_LINE = re.compile(r'\Aprivate_key_file\s*=\s*(.*?)\s*\Z')
@@ -77,7 +81,7 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
         with open(cfg, 'rb') as handle:
             text = handle.read().decode('utf-8', 'surrogateescape')
     except (OSError, IOError) as exc:
-        raise BxError('BX_KEY_VIEW: Cannot open main config %s: %s' % (cfg, exc.strerror), 1)
+        raise BxError('BX_KEY_VIEW: Cannot open main config %s: %s; %s' % (cfg, exc.strerror, POOL_HINT), 1)
     value = None
     for line in text.splitlines():
         line = line.strip()
@@ -90,16 +94,14 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
                 value = value[1:-1]
     if not value:
         # 'derictive' (sic): the original's text, kept (docs/protocol.md section 11).
-        raise BxError('BX_KEY_VIEW: Not found private_key_file derictive in config %s' % cfg, 2)
+        raise BxError('BX_KEY_VIEW: Not found private_key_file derictive in config %s; add a line '
+                      '"private_key_file = <path of the pool\'s private key>" to it' % cfg, 2)
     private = os.path.join(pool_dir, os.path.expanduser(value))
-    public = private + '.pub'
-    if not os.path.isfile(private):
-        raise BxError('BX_KEY_VIEW: Record private_key_file found in the config, '
-                      'but private key does not exist in FS', 3)
-    if not os.path.isfile(public):
-        raise BxError('BX_KEY_VIEW: Record private_key_file found in the config, '
-                      'but public key does not exist in FS', 3)
-    return private, public
+    for path, which in ((private, 'private'), (private + '.pub', 'public')):
+        if not os.path.isfile(path):
+            raise BxError('BX_KEY_VIEW: Record private_key_file found in the config, but %s key does not exist '
+                          'in FS: %s (private_key_file in %s)' % (which, path, cfg), 3)
+    return private, private + '.pub'
 
 
 # ---------------------------------------------------------------- reading
@@ -158,6 +160,28 @@ def _host_options(rest):
     return options
 
 
+def group_names(text):
+    """Every group a ``hosts`` text names, in any section: the headers
+    (without ``:vars`` and ``:children``) and the lines of ``:children`` sections."""
+    groups = []
+    children = False
+    for raw in text.split('\n'):
+        line = raw.strip()
+        if not line or line[0] in '#;':
+            continue
+        if line.startswith('['):
+            header = line[1:].split(']', 1)[0].strip()
+            children = header.endswith(':children')
+            found = header.split(':', 1)[0]
+        elif children:
+            found = line.split()[0]
+        else:
+            continue
+        if found and found not in groups:
+            groups.append(found)
+    return groups
+
+
 def parse_hosts(text):
     """Parse a ``hosts`` text (docs/protocol.md section 9).
 
@@ -214,6 +238,7 @@ class Pool(object):
         self.text = text
         self.error = error
         self.hosts = parse_hosts(text) if text is not None else {}
+        self.groups = group_names(text) if text is not None else []
         for host in self.hosts.values():
             host['host_vars_file'] = self.host_vars_file(host['name'])
 
@@ -229,8 +254,25 @@ class Pool(object):
         """True when some ``[bitrix-hosts]`` member has a loadable ``host_vars``."""
         return any(load_yaml_file(self.host_vars_file(n)) is not None for n in self.members)
 
+    def check_exists(self):
+        """Raise ``pool_not_created`` (the original's text, first) with what is
+        wrong, where, and what a pool folder holds, unless the pool exists."""
+        if not self.pool_dir:
+            problem = 'pool_dir is empty'
+        elif self.text is None:
+            problem = 'cannot read %s: %s' % (self.hosts_file, self.error)
+        elif not self.exists():
+            problem = ('no host under [%s] of %s has a readable host_vars file in %s'
+                       % (HOSTS_GROUP, self.hosts_file, os.path.join(self.pool_dir, 'host_vars')))
+        else:
+            return
+        raise BxError('%s: %s; %s' % (POOL_NOT_CREATED, problem, POOL_HINT))
+
 
 def read_pool(pool_dir=DEFAULT_POOL_DIR):
+    if not pool_dir:
+        # os.path.join('', 'hosts') would read ./hosts of whatever folder this runs in.
+        return Pool('', None)
     path = os.path.join(pool_dir, 'hosts')
     try:
         with open(path, 'rb') as handle:
@@ -275,21 +317,27 @@ def setup_playbook(pool_dir=DEFAULT_POOL_DIR):
 
 # ---------------------------------------------------------------- refusals
 
-def _refuse(pool, server, hostname=None, address=None):
-    if _naming.is_loopback(server) or (address and _naming.is_loopback(address)):
-        raise BxError('Host::createHost: cannot use %s for add' % server)
-    if pool.text is None or not pool.exists():
-        raise BxError(POOL_NOT_CREATED)
-    for candidate in (server, address):
-        if candidate:
-            host = find_host(pool, address=candidate)
-            if host is not None:
-                raise BxError('Host::createHost: %s is already in the pool as %s' % (server, host['name']))
+def _refuse(pool, server, hostname=None, addresses=()):
+    """The refusals of ``server`` (and of the addresses it resolved to)."""
+    for candidate in addresses:
+        if _naming.is_this_host(candidate):
+            raise BxError('Host::createHost: cannot use %s for add' % shown(server))
+    pool.check_exists()
+    for candidate in [server] + list(addresses):
+        host = find_host(pool, address=candidate)
+        if host is not None:
+            raise BxError('Host::createHost: %s is already in the pool as %s' % (server, host['name']))
     if hostname:
-        _refuse_name(pool, server, hostname)
+        _refuse_name(pool, server, hostname, 'option hostname')
 
 
-def _refuse_name(pool, server, name):
+def _refuse_name(pool, server, name, origin):
+    """Refuse inventory name ``name`` (found from ``origin``) when Ansible or
+    the pool gives it another meaning, or another host has it."""
+    problem = _naming.inventory_name_problem(name, pool.groups)
+    if problem:
+        raise BxError('Host::createHost: name %s for %s (from the %s) cannot be used in the pool: %s'
+                      % (shown(name), server, origin, problem))
     host = find_host(pool, name=name)
     if host is not None:
         raise BxError('Host::createHost: name %s for %s is already used in the pool by %s'
@@ -297,17 +345,17 @@ def _refuse_name(pool, server, name):
 
 
 def check_addable(server, pool_dir=DEFAULT_POOL_DIR, hostname=None):
-    """Refuse before any network contact; return the ``Pool`` read.
+    """Refuse before any network contact (DNS included); return the ``Pool`` read.
 
-    In order: a loopback server (code 1, original text), a value that is
-    neither an IPv4 address nor a DNS name, a missing pool
-    (``pool_not_created``), a server already in the pool under any name, an
-    explicit ``hostname`` already used.
+    In order: an explicit ``hostname`` that is no DNS name, a server that is
+    this host in any form (code 1, original text), a value that is neither
+    an IPv4 address nor a DNS name, a missing pool (``pool_not_created``), a
+    server already in the pool under any name, an explicit ``hostname`` that
+    cannot name a pool host or is already used.
     """
     if hostname is not None:
         _naming.check_hostname(hostname)
-    if _naming.is_loopback(server):
-        raise BxError('Host::createHost: cannot use %s for add' % server)
+    _naming.refuse_this_host(server)
     _naming.server_kind(server)
     pool = read_pool(pool_dir)
     _refuse(pool, server, hostname)
@@ -376,10 +424,14 @@ def insert_host_line(text, line):
 
 def _choose_name(pool, server, resolved, hostname):
     """The inventory name, after every refusal that needs the DNS answers."""
-    _refuse(pool, server, hostname, resolved['address'])
-    name = hostname or resolved['name'] or _naming.next_server_name(pool.hosts)
-    _refuse_name(pool, server, name)
-    return name
+    _refuse(pool, server, hostname, resolved['addresses'])
+    if hostname:
+        return hostname
+    if resolved['name'] is None:
+        return _naming.next_server_name(list(pool.hosts) + pool.groups)
+    origin = 'DNS name of the server' if resolved['connect'] == 'fqdn' else 'reverse DNS of %s' % server
+    _refuse_name(pool, server, resolved['name'], origin)
+    return resolved['name']
 
 
 def _plan(pool, server, resolved, hostname, rng, clock):
@@ -393,6 +445,7 @@ def _plan(pool, server, resolved, hostname, rng, clock):
         'connect': resolved['connect'],
         'groups': [HOSTS_GROUP],
         'hosts_file': pool.hosts_file,
+        'resolved': resolved,
         'hosts_line': line,
         'hosts_before': pool.text,
         'hosts_after': insert_host_line(pool.text, line),
@@ -407,10 +460,12 @@ def _defaults(resolver, rng, clock):
 
 
 def plan_add(server, pool_dir=DEFAULT_POOL_DIR, hostname=None, resolver=None, rng=None, clock=None):
-    """What ``add_host`` would do, writing nothing (check and diff mode).
+    """What ``add_host`` would do, writing nothing: every refusal, DNS and the
+    naming, before any contact with the server (and for check and diff mode).
 
-    Same refusals and naming as ``add_host``; returns the same dict with
-    ``changed: True``. A concurrent add may still take the name first.
+    Returns the same dict as ``add_host`` (``resolved``: the DNS answers, for
+    ``add_host``), with ``changed: True``. A concurrent add may still take
+    the name first.
     """
     resolver, rng, clock = _defaults(resolver, rng, clock)
     pool = check_addable(server, pool_dir, hostname)
@@ -421,18 +476,19 @@ def plan_add(server, pool_dir=DEFAULT_POOL_DIR, hostname=None, resolver=None, rn
 
 
 def add_host(server, pool_dir=DEFAULT_POOL_DIR, hostname=None, resolver=None, rng=None, clock=None,
-             lock_timeout=DEFAULT_LOCK_TIMEOUT):
+             lock_timeout=DEFAULT_LOCK_TIMEOUT, resolved=None):
     """Add ``server`` to ``[bitrix-hosts]`` and write its ``host_vars``.
 
-    DNS is asked before the lock is taken; the pool is re-read, re-checked
-    and named under it. Returns ``{name, server, address, connect, groups,
-    hosts_file, hosts_line, hosts_before, hosts_after, host_vars_file,
-    host_vars, host_vars_text, changed}``. Raises BxError (nothing written
-    when a refusal or the naming fails).
+    DNS is asked before the lock is taken (unless ``resolved``, the DNS
+    answers of ``plan_add``, is given); the pool is re-read, re-checked and
+    named under it. Returns ``{name, server, address, connect, groups,
+    hosts_file, resolved, hosts_line, hosts_before, hosts_after,
+    host_vars_file, host_vars, host_vars_text, changed}``. Raises BxError
+    (nothing written when a refusal or the naming fails).
     """
     resolver, rng, clock = _defaults(resolver, rng, clock)
     pool = check_addable(server, pool_dir, hostname)
-    resolved = _naming.resolve_server(server, resolver)
+    resolved = resolved or _naming.resolve_server(server, resolver)
     _choose_name(pool, server, resolved, hostname)  # refuse without even taking the lock
     with exclusive_lock(os.path.join(pool_dir, LOCK_NAME), timeout=lock_timeout):
         pool = read_pool(pool_dir)

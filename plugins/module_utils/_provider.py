@@ -7,8 +7,8 @@
 docs/protocol.md sections 2 and 3, with its deliberate differences: an argv list
 run by the collection's one runner (no shell, a timeout that kills the
 process group, bounded output), stderr kept for messages, and a reply that
-breaks the protocol -- not JSON, not UTF-8, NaN, duplicate keys, nested too
-deep -- becomes that provider's error instead of a crash.
+breaks the protocol -- not JSON, not UTF-8, a lone surrogate, NaN, duplicate
+keys, nested too deep -- becomes that provider's error instead of a crash.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,11 +18,13 @@ __metaclass__ = type
 import json
 import math
 import os
+import re
 import traceback
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner, _schemas
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem, quoted
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import quote_safely
 
 try:
     import jsonschema
@@ -43,16 +45,39 @@ MAX_REPLY_DEPTH = 64
 _STDERR_KEEP = 2000
 # A provider's help reply must fit, whatever the user sets.
 MIN_MAX_OUTPUT = 1024
+# Half of a UTF-16 pair. JSON's "\ud83d" escape decodes to it (a Node.js
+# provider that cut an emoji in half prints one); no UTF-8 output can hold it.
+_SURROGATE = re.compile('[\ud800-\udfff]')
 
 
-def check_settings(timeout, max_output, workers=1):
-    """The limits every front end takes from its user, checked in one place."""
-    if timeout < 1:
-        raise BxError('timeout must be at least 1 second, got %d' % timeout)
-    if max_output < MIN_MAX_OUTPUT:
-        raise BxError('max_output must be at least %d bytes, got %d' % (MIN_MAX_OUTPUT, max_output))
-    if workers < 1:
-        raise BxError('workers must be at least 1, got %d' % workers)
+# Every numeric option of the modules and of bx-provider: (lowest, highest,
+# unit). Documented with each option; the highs keep every timer, buffer and
+# thread count far from what the OS and Python accept (a huge timeout was an
+# OverflowError deep in the runner).
+SETTING_RANGES = {
+    'timeout': (1, 86400, 'seconds'),
+    'max_output': (MIN_MAX_OUTPUT, 1024 ** 3, 'bytes'),
+    'workers': (1, 64, ''),
+    'wait_timeout': (0, 7 * 86400, 'seconds'),
+    'poll_interval': (1, 3600, 'seconds'),
+    'ssh_timeout': (1, 3600, 'seconds'),
+    'ssh_port': (1, 65535, ''),
+    'max_members': (1, 1000000, ''),
+    'max_size': (1, 1024 ** 4, 'bytes'),
+}
+
+
+def check_settings(timeout=None, max_output=None, workers=None, **others):
+    """The numeric options every front end takes from its user, checked in one
+    place: each one given (not None) must be an int in its SETTING_RANGES range."""
+    given = dict(others, timeout=timeout, max_output=max_output, workers=workers)
+    for name in sorted(given):
+        value = given[name]
+        low, high, unit = SETTING_RANGES[name]
+        if value is None or (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high):
+            continue
+        raise BxError('%s must be a whole number%s from %d to %d, got %s'
+                      % (name, ' of ' + unit if unit else '', low, high, quoted(value, 40)))
 
 
 class ErrorReply(BxError):
@@ -60,7 +85,23 @@ class ErrorReply(BxError):
 
 
 class BrokenReply(BxError):
-    """The provider broke the protocol (the original crashed or hung)."""
+    """The provider broke the protocol (the original crashed or hung).
+
+    ``reply``: the JSON object it printed, when it was one (a broken
+    ``order`` reply may still name the order placed), else None.
+    """
+
+    def __init__(self, message, code=1, reply=None):
+        super(BrokenReply, self).__init__(message, code)
+        self.reply = reply
+
+
+class ReplyProblem(ValueError):
+    """A reply that is JSON but cannot be used; ``value`` is what was parsed."""
+
+    def __init__(self, message, value):
+        super(ReplyProblem, self).__init__(message)
+        self.value = value
 
 
 _validators = {}
@@ -80,7 +121,8 @@ def schema_problem(schema, document):
         return None
     error = errors[0]
     field = '.'.join(str(p) for p in error.absolute_path) or '(reply)'
-    return '%s: %s' % (field, error.message)
+    # jsonschema quotes the refused value: never a secret (difference 13).
+    return '%s: %s' % (field, quote_safely(error.message, error.instance, error.absolute_path))
 
 
 def command_text(argv):
@@ -113,26 +155,49 @@ def _unique_keys(pairs):
     return seen
 
 
-def _depth_exceeded(value, limit):
-    """True when ``value`` nests containers deeper than ``limit`` (no recursion)."""
-    todo = [(value, 1)]
+def _value_problem(value, limit):
+    """Why a parsed reply cannot be used, or None: containers nested deeper
+    than ``limit``, or a text (key or value) holding a lone surrogate. One
+    walk, no recursion."""
+    todo = [(value, 0, (), None)]  # (item, depth, path of its container, its key there)
     while todo:
-        item, depth = todo.pop()
-        if isinstance(item, dict):
-            item = list(item.values())
-        elif not isinstance(item, list):
+        item, depth, path, key = todo.pop()
+        here = path if key is None else path + (key,)
+        if isinstance(item, str):
+            found = _SURROGATE.search(item)
+            if found:
+                return _surrogate_problem(found.group(), 'value' if here else 'text', here)
             continue
-        if depth > limit:
-            return True
-        todo.extend((child, depth + 1) for child in item if isinstance(child, (dict, list)))
-    return False
+        if not isinstance(item, (dict, list)):
+            continue  # a bare number, true, false or null
+        if depth >= limit:
+            return 'JSON nested deeper than %d levels' % limit
+        pairs = item.items() if isinstance(item, dict) else enumerate(item)
+        for name, child in pairs:
+            if isinstance(name, str):
+                found = _SURROGATE.search(name)
+                if found:
+                    return _surrogate_problem(found.group(), 'key', here + (name,))
+            if isinstance(child, (str, dict, list)):
+                todo.append((child, depth + 1, here, name))
+    return None
+
+
+def _surrogate_problem(char, what, path):
+    where = '.'.join(str(part) for part in path) or '(reply)'
+    # Escaped so that the message itself is valid UTF-8.
+    return 'lone surrogate %s in the %s at %s: not valid Unicode' % (
+        char.encode('ascii', 'backslashreplace').decode('ascii'), what,
+        where.encode('utf-8', 'backslashreplace').decode('utf-8'))
 
 
 def parse_reply(data):
     """One JSON value from a provider's stdout bytes; ValueError says why not.
 
-    Strict where the original was loose or died: UTF-8 only, no NaN or
-    Infinity, no duplicate keys, at most MAX_REPLY_DEPTH levels.
+    Strict where the original was loose or died: UTF-8 only, no lone
+    surrogates (escaped ``\\udXXX`` halves), no NaN or Infinity, no duplicate
+    keys, at most MAX_REPLY_DEPTH levels. JSON that breaks the last two rules
+    raises ReplyProblem, which keeps the value parsed.
     """
     try:
         text = data.decode('utf-8')
@@ -143,8 +208,9 @@ def parse_reply(data):
                            object_pairs_hook=_unique_keys)
     except RecursionError:
         raise ValueError('JSON nested too deep')
-    if _depth_exceeded(value, MAX_REPLY_DEPTH):
-        raise ValueError('JSON nested deeper than %d levels' % MAX_REPLY_DEPTH)
+    problem = _value_problem(value, MAX_REPLY_DEPTH)
+    if problem:
+        raise ReplyProblem(problem, value)
     return value
 
 
@@ -246,10 +312,14 @@ class Providers(object):
         result = self.run(argv, cwd=record['files']['holder'])
         stderr = result.stderr_text()
 
-        def fail(cls, message, code=1):
+        def fail(cls, message, code=1, reply=None):
+            if result.held_open:
+                message = '%s; a background process held the provider\'s output open after it exited and was ended' % message
             stderr_text = stderr.strip()
             if stderr_text:
                 message = '%s; stderr: %s' % (message, stderr_text[-_STDERR_KEEP:])
+            if cls is BrokenReply:
+                raise cls(message, code, reply)
             raise cls(message, code)
 
         if result.timed_out or result.overflow:
@@ -260,8 +330,9 @@ class Providers(object):
         try:
             reply = parse_reply(result.stdout)
         except ValueError as exc:
+            parsed = getattr(exc, 'value', None)
             fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) did not return one JSON object: %s (exit status %s)'
-                 % (command, where, exc, result.rc))
+                 % (command, where, exc, result.rc), reply=parsed if isinstance(parsed, dict) else None)
         if not isinstance(reply, dict):
             fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) returned JSON %s, not an object'
                  % (command, where, type(reply).__name__))
@@ -271,11 +342,11 @@ class Providers(object):
             message = 'cmd=`%s` return %s' % (command, text)
             problem = schema_problem(_schemas.ERROR_REPLY, reply)
             if problem:
-                fail(BrokenReply, '%s (%s: bad error reply, %s)' % (message, where, problem))
+                fail(BrokenReply, '%s (%s: bad error reply, %s)' % (message, where, problem), reply=reply)
             code = reply['error']
             fail(ErrorReply, message, int(code) if isinstance(code, float) else code)
         problem = schema_problem(_schemas.REPLY_SCHEMAS[action], reply)
         if problem:
             fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) returned a bad reply: %s'
-                 % (command, where, problem))
+                 % (command, where, problem), reply=reply)
         return reply

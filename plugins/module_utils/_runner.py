@@ -12,7 +12,10 @@ TERM, then KILL after a grace. The one exception to the timeout is
 set-up job of ``bx-provider``), started in a session of its own and recorded,
 never waited for. Output is read until EOF on both pipes, so an
 answer written after any silence is kept; each stream is bounded, and a child
-that writes more is killed instead of filling the memory.
+that writes more is killed instead of filling the memory. Once the program
+itself has exited, its answer is whole: a background child still holding the
+pipes gets PIPE_GRACE seconds to close them, then the output is used as it is
+and the holders are ended.
 
 Not ``AnsibleModule.run_command``: its select loop gives up on the pipes when
 a second passes in silence and the child has exited meanwhile, dropping what
@@ -36,18 +39,29 @@ import time
 DEFAULT_MAX_OUTPUT = 16 * 1024 * 1024
 # Seconds between TERM and KILL for a process group that outlived its time.
 KILL_GRACE = 3.0
+# Seconds a background child may keep our pipes open after the program it
+# came from has exited (``sh -c 'echo {...}; sleep 100 &'``). The program's
+# answer is complete by then; without this limit the call would last until
+# the timeout and be thrown away, so an order placed would look failed.
+PIPE_GRACE = 1.0
+# How often the reader checks whether the program has exited while its pipes
+# are still open.
+_EXIT_POLL = 0.05
 _CHUNK = 64 * 1024
 _WRITE_CHUNK = 16 * 1024
 
 
-class Result(collections.namedtuple('Result', 'argv rc stdout stderr elapsed timed_out overflow error',
-                                    defaults=(None, b'', b'', 0.0, False, None, None))):
+class Result(collections.namedtuple('Result', 'argv rc stdout stderr elapsed timed_out overflow error held_open',
+                                    defaults=(None, b'', b'', 0.0, False, None, None, False))):
     """What one run gave: ``rc``, ``stdout``/``stderr`` (bytes), ``elapsed``.
 
     ``timed_out``: the run outlived its timeout and was killed; ``overflow``:
     the stream (``'stdout'``/``'stderr'``) that passed ``max_output`` bytes,
     after which the run was killed; ``error``: why the program could not be
-    started (``rc`` is then 127).
+    started (``rc`` is then 127). ``held_open``: the program exited by itself
+    (``rc`` is its status, its output complete), but a background child kept
+    the pipes open for ``pipe_grace`` seconds and was ended; ``problem()`` is
+    None then.
     """
 
     __slots__ = ()
@@ -73,7 +87,7 @@ class Result(collections.namedtuple('Result', 'argv rc stdout stderr elapsed tim
 
 
 def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFAULT_MAX_OUTPUT,
-        grace=KILL_GRACE, clock=time.monotonic):
+        grace=KILL_GRACE, clock=time.monotonic, pipe_grace=PIPE_GRACE):
     """Run ``argv`` and return a Result; never raises for what the child does."""
     env = None
     if environ_update:
@@ -93,9 +107,9 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
                       error='cannot run %s: %s' % (argv[0], exc.strerror or exc))
     output = {'stdout': bytearray(), 'stderr': bytearray()}
     deadline = started + timeout
-    timed_out, overflow, ended = False, None, False
+    timed_out, overflow, held_open, ended = False, None, False, False
     try:
-        timed_out, overflow = _pump(process, data, output, deadline, max_output, clock)
+        timed_out, overflow, held_open = _pump(process, data, output, deadline, max_output, clock, pipe_grace)
         if not (timed_out or overflow):
             try:
                 process.wait(max(0.0, deadline - clock()))
@@ -106,11 +120,15 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
         if not ended:  # over time, over size, or our own failure: nothing outlives the call
             _end_group(process, grace, clock)
             _end_pipe_holders([process.stdout, process.stderr], grace, clock)
+        elif held_open:
+            # The program exited by itself: only the holders of our pipes
+            # are ended; other work it left in the background stays.
+            _end_pipe_holders([process.stdout, process.stderr], grace, clock)
         for pipe in (process.stdin, process.stdout, process.stderr):
             if pipe is not None and not pipe.closed:
                 pipe.close()
     return Result(argv, rc=process.returncode, stdout=bytes(output['stdout']), stderr=bytes(output['stderr']),
-                  elapsed=clock() - started, timed_out=timed_out, overflow=overflow)
+                  elapsed=clock() - started, timed_out=timed_out, overflow=overflow, held_open=held_open)
 
 
 # The watcher of a detached job: runs the job (argv[2:]), passes TERM, INT and
@@ -174,8 +192,12 @@ def start_detached(argv, output, cwd=None, record_fd=None):
     return process.pid
 
 
-def _pump(process, data, output, deadline, max_output, clock):
-    """Feed stdin and read both pipes until EOF; ``(timed_out, overflow)``."""
+def _pump(process, data, output, deadline, max_output, clock, pipe_grace):
+    """Feed stdin and read both pipes until EOF; ``(timed_out, overflow, held_open)``.
+
+    Once the program has exited, reading goes on for at most ``pipe_grace``
+    seconds; pipes still open then are ``held_open`` (not a timeout).
+    """
     selector = selectors.DefaultSelector()
     names = {process.stdout.fileno(): 'stdout', process.stderr.fileno(): 'stderr'}
     for fd in names:
@@ -184,12 +206,17 @@ def _pump(process, data, output, deadline, max_output, clock):
     if process.stdin is not None:
         os.set_blocking(process.stdin.fileno(), False)
         selector.register(process.stdin.fileno(), selectors.EVENT_WRITE)
+    exited = False
     try:
         while selector.get_map():
-            remaining = deadline - clock()
+            now = clock()
+            if not exited and process.poll() is not None:
+                exited = True
+                deadline = min(deadline, now + pipe_grace)
+            remaining = deadline - now
             if remaining <= 0:
-                return True, None
-            for key, dummy in selector.select(remaining):
+                return not exited, None, exited
+            for key, dummy in selector.select(remaining if exited else min(remaining, _EXIT_POLL)):
                 fd = key.fd
                 if fd not in names:
                     pending = _feed(process, selector, pending)
@@ -202,8 +229,8 @@ def _pump(process, data, output, deadline, max_output, clock):
                 buffer.extend(chunk)
                 if len(buffer) > max_output:
                     del buffer[max_output:]
-                    return False, names[fd]
-        return False, None
+                    return False, names[fd], False
+        return False, None, False
     finally:
         selector.close()
 

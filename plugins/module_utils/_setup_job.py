@@ -29,15 +29,13 @@ __metaclass__ = type
 import os
 import random
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _pool, _runner
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _pool, _runner
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import reason
 
 DEFAULT_JOBS_DIR = '/opt/webdir/temp'
 DEFAULT_ANSIBLE_PLAYBOOK = '/usr/bin/ansible-playbook'
 # Tries at a free folder name; 10 random digits rarely meet twice.
 _ATTEMPTS = 20
-_DIRECTORY = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 class NotStarted(Exception):
@@ -50,9 +48,9 @@ def command_text(ansible_playbook, playbook):
 
 
 def _write_new(folder_fd, name, text):
-    fd = os.open(name, _NEW_FILE, 0o644, dir_fd=folder_fd)
+    fd = _files.create_new(folder_fd, name, 0o644)
     try:
-        os.write(fd, text.encode('utf-8', 'surrogateescape'))
+        _files.write_all(fd, text.encode('utf-8', 'surrogateescape'))
     finally:
         os.close(fd)
 
@@ -85,24 +83,24 @@ def start(pool_dir, jobs_dir=DEFAULT_JOBS_DIR, ansible_playbook=DEFAULT_ANSIBLE_
     kind = 'monitor' if playbook['monitoring'] else 'common'
     command = command_text(ansible_playbook, playbook['path'])
     try:
-        root_fd = os.open(jobs_dir, _DIRECTORY)
-    except OSError as exc:
+        root_fd = _files.open_dir(None, jobs_dir, jobs_dir)  # a link there is refused
+    except (OSError, _files.UnsafeFile) as exc:
         raise NotStarted('cannot open the jobs folder %s: %s' % (jobs_dir, reason(exc)))
     try:
         name = _make_folder(root_fd, kind, rng or random.SystemRandom())
         folder = os.path.join(jobs_dir, name)
-        folder_fd = os.open(name, _DIRECTORY, dir_fd=root_fd)
-    except OSError as exc:
+        folder_fd = _files.open_dir(root_fd, name, folder)
+    except (OSError, _files.UnsafeFile) as exc:
         raise NotStarted('cannot make a job folder in %s: %s' % (jobs_dir, reason(exc)))
     finally:
         os.close(root_fd)
     try:
         _write_new(folder_fd, 'cmd', 'INITIAL_CMD: %s\n' % command)
-        status_fd = os.open('status', _NEW_FILE, 0o644, dir_fd=folder_fd)
+        status_fd = _files.create_new(folder_fd, 'status', 0o644)
         try:
             pid = starter([ansible_playbook, playbook['path']], status_fd, cwd=pool_dir, record_fd=folder_fd)
         except OSError as exc:
-            os.write(status_fd, ('cannot start the job: %s\n' % reason(exc)).encode('utf-8'))
+            _files.write_all(status_fd, ('cannot start the job: %s\n' % reason(exc)).encode('utf-8'))
             _write_new(folder_fd, 'rc', '127\n')
             raise NotStarted('cannot start %s: %s' % (command, reason(exc)))
         finally:

@@ -8,11 +8,21 @@ The original runs ``expect ssh_keycopy`` with the password on its command
 line and ignores the server's host key. Here:
 
 * the password reaches ssh through ``SSH_ASKPASS`` (``SSH_ASKPASS_REQUIRE=force``;
-  the runner gives ssh a session of its own, so no tty, and stdin from
-  /dev/null): a tiny Python askpass script reads it from a 0600 file in a
-  private 0700 temp folder, whose *path* is in the environment; the folder
-  is removed as soon as ssh is done. The password is never in argv, the
-  environment, logs or results;
+  the runner gives ssh a session of its own, so no tty) and never touches a
+  disk: the runner writes it into ssh's stdin, a pipe. ``ssh -n`` never
+  reads its stdin (its session reads /dev/null), and the askpass helper ssh
+  starts inherits it and reads the password from it, to its end, once: a
+  second prompt finds the pipe empty and is refused. Not a file (a kill -9
+  leaves it behind), not the environment (readable in /proc for as long as
+  ssh runs), and not an extra descriptor (ssh closes every descriptor above
+  2 when it starts). The password is never in argv, the environment, a
+  file, logs or results. The helper itself (a constant shell stub in a
+  private temp folder, removed when ssh is done; after a kill -9 of the run
+  it stays) holds nothing secret;
+* ssh runs under a small guard (``GUARD``) that asks Linux to SIGKILL it when
+  the process running the key copy dies (``PR_SET_PDEATHSIG``, kept across
+  the exec of ssh), so even a kill -9 of the run leaves no ssh behind. The
+  runner's timeout still ends its whole process group;
 * ``-F /dev/null`` and explicit ``-o`` options: nothing is read from or
   written to ``~/.ssh``; the host key is recorded on first contact in the
   given known-hosts file (``StrictHostKeyChecking=accept-new``) and a changed
@@ -40,6 +50,8 @@ import tempfile
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import quoted
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import SETTING_RANGES, check_settings
 
 LOG_FILE = '/opt/webdir/logs/ssh_keycopy.log'
 MSG_WRONG_PASSWORD = 'User enter incorrect password'
@@ -50,37 +62,57 @@ CODE_EXPIRED = 101        # the server says the password has expired
 CODE_CHANGE_PROMPT = 103  # the server asks for a new password
 CODE_WRONG_PASSWORD = 104
 
-ASKPASS_DIR_ENV = 'BXENV_ASKPASS_DIR'
 ASKPASS_PYTHON_ENV = 'BXENV_ASKPASS_PYTHON'
+ASKPASS_CODE_ENV = 'BXENV_ASKPASS_CODE'
+# Start of the lines the askpass helper adds to ssh's stderr for diagnosis.
+ASKPASS_NOTE = 'bxenv-askpass:'
 KEY_OK = 'BXENV_KEY_OK'
 KEY_ADDED = 'BXENV_KEY_ADDED'
 KEY_PRESENT = 'BXENV_KEY_PRESENT'
 
-# Run by ssh as SSH_ASKPASS with the prompt as its only argument. It answers
-# the login password prompt once; any other prompt (a second try, a new
-# password, a host key question) is refused and noted for diagnosis.
-ASKPASS_SCRIPT = r'''# bitrix.bxenv askpass helper: prints the password from a private file
-import os
+# Run by ssh as SSH_ASKPASS (through a shell stub) with the prompt as its only
+# argument. It answers the login password prompt with what it reads from its
+# stdin (ssh's, the pipe the runner writes the password into); any other
+# prompt (a new password, a host key question) and a second login prompt
+# (the pipe is empty by then) are refused. Each prompt, and whether it was
+# answered, is noted on stderr (ssh's) for diagnosis.
+ASKPASS_SCRIPT = r'''
 import re
 import sys
 
-folder = os.environ['%(env)s']
-prompt = sys.argv[1] if len(sys.argv) > 1 else ''
-with open(os.path.join(folder, 'prompts'), 'a') as log:
-    log.write(' '.join(prompt.split()) + '\n')
+prompt = ' '.join((sys.argv[1] if len(sys.argv) > 1 else '').split())
+sys.stderr.write('%(note)s prompt %%s\n' %% prompt)
 login = re.search(r"(?i)('s|^|\))\s*password:\s*$", prompt)
 change = re.search(r"(?i)\b(new|old|current|retype|again|change|expired)\b.*password", prompt)
 if not login or change:
     sys.exit(1)
-try:
-    os.close(os.open(os.path.join(folder, 'answered'), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-except OSError:
+secret = sys.stdin.buffer.read()
+if not secret:
     sys.exit(1)
-with open(os.path.join(folder, 'password'), 'rb') as handle:
-    secret = handle.read()
-out = getattr(sys.stdout, 'buffer', sys.stdout)
-out.write(secret + b'\n')
-out.flush()
+sys.stderr.write('%(note)s answered\n')
+sys.stdout.buffer.write(secret + b'\n')
+''' % {'note': ASKPASS_NOTE}
+
+# Runs ssh (argv[2:]) in its own place (exec). Linux sends it SIGKILL when
+# the thread that started it dies, however that dies; ssh is not set-uid, so
+# the setting survives the exec. A parent already gone (argv[1] is its pid)
+# means the key copy was killed while this started: nothing to run.
+GUARD = r'''
+import os
+import sys
+
+try:
+    import ctypes
+    ctypes.CDLL(None, use_errno=True).prctl(1, 9, 0, 0, 0)  # PR_SET_PDEATHSIG, SIGKILL
+except (ImportError, AttributeError, OSError):
+    pass  # not Linux: an orphan ssh still ends after its own timeouts
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(125)
+try:
+    os.execvp(sys.argv[2], sys.argv[2:])
+except OSError as exc:
+    sys.stderr.write('cannot run %s: %s\n' % (sys.argv[2], exc.strerror or exc))
+    sys.exit(127)
 '''
 
 _EXPIRED = re.compile(r'(?i)password has expired|password change required|must change your password'
@@ -104,12 +136,18 @@ def _fail(code, message, cause=None):
     raise BxError(message, code=code)
 
 
-def _check_server(server, user, port):
+def _check_server(server, user, port, ssh_timeout):
     for what, value in (('server', server), ('user', user)):
-        if not value or value.startswith('-') or re.search(r'[\s\x00-\x1f\x7f@]', value):
-            _fail(2, MSG_OTHER % 2, 'bad %s name %r' % (what, value))
-    if not isinstance(port, int) or not 0 < port < 65536:
-        _fail(2, MSG_OTHER % 2, 'bad port %r' % (port,))
+        if not isinstance(value, str) or not value or value.startswith('-') \
+                or re.search(r'[\s\x00-\x1f\x7f@]', value):
+            _fail(2, MSG_OTHER % 2, 'bad %s name %s' % (what, quoted(value)))
+    for name, value in (('ssh_port', port), ('ssh_timeout', ssh_timeout)):
+        try:
+            if value is None:  # check_settings takes None for "not given"
+                raise BxError('%s must be given' % name)
+            check_settings(**{name: value})
+        except BxError as exc:
+            _fail(2, MSG_OTHER % 2, exc.message)
 
 
 def read_public_key(public_key_file):
@@ -151,13 +189,21 @@ def _target(server, user, port):
     return ['-p', str(port), '-l', user, '--', server]
 
 
-def _run_ssh(runner, argv, ssh_timeout, environ=None):
-    """``(rc, stdout, stderr, timed_out)`` of one ssh run through the runner.
+def _run_ssh(runner, argv, ssh_timeout, python, environ=None, password=None):
+    """``(rc, stdout, stderr, notes, timed_out)`` of one ssh run (under
+    ``GUARD``) through the runner; ``password`` is written to its stdin.
 
-    ssh gets three connect timeouts and some slack before it is killed.
+    ``notes`` are the askpass helper's lines, taken out of stderr. ssh gets
+    three connect timeouts and some slack before it is killed.
     """
-    result = runner(argv, timeout=ssh_timeout * 3 + 10, environ_update=environ)
-    return result.rc, result.text('stdout'), result.stderr_text(), result.timed_out
+    if not python or not os.path.isabs(python):
+        _fail(2, MSG_OTHER % 2, 'python %r cannot run the ssh guard' % (python,))
+    result = runner([python, '-I', '-c', GUARD, str(os.getpid())] + argv, timeout=ssh_timeout * 3 + 10,
+                    environ_update=environ, data=password)
+    lines = result.stderr_text().splitlines()
+    notes = [line[len(ASKPASS_NOTE):].strip() for line in lines if line.startswith(ASKPASS_NOTE)]
+    stderr = '\n'.join(line for line in lines if not line.startswith(ASKPASS_NOTE))
+    return result.rc, result.text('stdout'), stderr, notes, result.timed_out
 
 
 def _cause(stderr, known_hosts_file, server):
@@ -183,11 +229,11 @@ def _log(log_file, server, step, rc, stderr):
 
 
 def check_key_login(runner, server, private_key_file, known_hosts_file, user='root', port=22,
-                    ssh_timeout=10, ssh_bin='ssh', log_file=None):
+                    ssh_timeout=10, ssh_bin='ssh', log_file=None, python=sys.executable):
     """Try a key-only login; returns ``(ok, rc, stderr)``. Records the host
     key on first contact; never asks for anything. ``runner`` has the
-    signature of ``_runner.run``."""
-    _check_server(server, user, port)
+    signature of ``_runner.run``; ``python`` runs the guard."""
+    _check_server(server, user, port, ssh_timeout)
     argv = [ssh_bin] + _common_options(
         known_hosts_file, ssh_timeout) + [
         '-o', 'BatchMode=yes',
@@ -197,7 +243,7 @@ def check_key_login(runner, server, private_key_file, known_hosts_file, user='ro
         '-o', 'KbdInteractiveAuthentication=no',
         '-o', 'PreferredAuthentications=publickey',
     ] + _target(server, user, port) + ['echo %s' % KEY_OK]
-    rc, out, err, dummy = _run_ssh(runner, argv, ssh_timeout)
+    rc, out, err, dummy, dummy = _run_ssh(runner, argv, ssh_timeout, python)
     _log(log_file, server, 'key-login', rc, err)
     return rc == 0 and KEY_OK in out.split(), rc, err
 
@@ -216,30 +262,21 @@ def _remote_add_command(key_line):
     return 'sh -c ' + shlex.quote(script)
 
 
-def _write_private(path, data, mode):
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        os.write(fd, data)
-    finally:
-        os.close(fd)
-
-
 def _password_step(runner, server, password, key_line, known_hosts_file, user, port, ssh_timeout,
                    ssh_bin, python, tmpdir, log_file):
     """Log in with the password and add the key; returns (rc, stdout, stderr, prompts, answered, timed_out)."""
-    if not python or not os.path.isabs(python):
-        _fail(2, MSG_OTHER % 2, 'python %r cannot run the askpass helper' % (python,))
+    try:
+        secret = password.encode('utf-8')
+    except UnicodeEncodeError:
+        _fail(2, MSG_OTHER % 2, 'the password is not valid Unicode')
     folder = tempfile.mkdtemp(prefix='bxenv-askpass-', dir=tmpdir)
     try:
-        os.chmod(folder, 0o700)
-        _write_private(os.path.join(folder, 'password'), password.encode('utf-8'), 0o600)
-        _write_private(os.path.join(folder, 'askpass.py'),
-                       (ASKPASS_SCRIPT % {'env': ASKPASS_DIR_ENV}).encode('utf-8'), 0o600)
         # A shell stub, so the interpreter path may be of any length or shape
         # (a '#!' line is cut at 127 bytes on older kernels and splits at spaces).
         askpass = os.path.join(folder, 'askpass')
-        _write_private(askpass, ('#!/bin/sh\nexec "$%s" "$%s/askpass.py" "$@"\n'
-                                 % (ASKPASS_PYTHON_ENV, ASKPASS_DIR_ENV)).encode('utf-8'), 0o700)
+        fd = os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
+        with os.fdopen(fd, 'w') as handle:
+            handle.write('#!/bin/sh\nexec "$%s" -I -c "$%s" "$@"\n' % (ASKPASS_PYTHON_ENV, ASKPASS_CODE_ENV))
         argv = [ssh_bin] + _common_options(
             known_hosts_file, ssh_timeout) + [
             '-o', 'BatchMode=no',
@@ -253,20 +290,15 @@ def _password_step(runner, server, password, key_line, known_hosts_file, user, p
             'SSH_ASKPASS': askpass,
             'SSH_ASKPASS_REQUIRE': 'force',
             'DISPLAY': os.environ.get('DISPLAY') or 'bxenv:0',  # OpenSSH < 8.4 wants one
-            ASKPASS_DIR_ENV: folder,
             ASKPASS_PYTHON_ENV: python,
+            ASKPASS_CODE_ENV: ASKPASS_SCRIPT,
         }
-        rc, out, err, timed_out = _run_ssh(runner, argv, ssh_timeout, environ)
-        try:
-            with open(os.path.join(folder, 'prompts')) as handle:
-                prompts = handle.read().splitlines()
-        except (IOError, OSError):
-            prompts = []
-        answered = os.path.exists(os.path.join(folder, 'answered'))
+        rc, out, err, notes, timed_out = _run_ssh(runner, argv, ssh_timeout, python, environ, secret)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     _log(log_file, server, 'password', rc, err)
-    return rc, out, err, prompts, answered, timed_out
+    prompts = [note[len('prompt '):] for note in notes if note.startswith('prompt ')]
+    return rc, out, err, prompts, 'answered' in notes, timed_out
 
 
 def copy_key(runner, server, password, private_key_file, known_hosts_file, public_key_file=None,
@@ -278,13 +310,13 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
     'server', 'user', 'port', 'known_hosts_file'}``; raises ``BxError``.
     ``password`` may be None or '' when key login already works.
     """
-    _check_server(server, user, port)
+    _check_server(server, user, port, ssh_timeout)
     key_line = read_public_key(public_key_file or private_key_file + '.pub')
     folder = os.path.dirname(os.path.abspath(known_hosts_file))
     if not os.path.isdir(folder):
         os.makedirs(folder, 0o700)
     size_before = os.path.getsize(known_hosts_file) if os.path.exists(known_hosts_file) else 0
-    common = dict(user=user, port=port, ssh_timeout=ssh_timeout, ssh_bin=ssh_bin, log_file=log_file)
+    common = dict(user=user, port=port, ssh_timeout=ssh_timeout, ssh_bin=ssh_bin, log_file=log_file, python=python)
     result = {'changed': False, 'key_added': False, 'password_used': False, 'server': server,
               'user': user, 'port': port, 'known_hosts_file': known_hosts_file}
 
@@ -334,7 +366,8 @@ def key_copier(runner, pool_dir, timeout=None, known_hosts_file=None, log_file=L
 
     ``timeout`` (seconds) becomes ssh's ConnectTimeout; the log file is
     written only when its folder exists (as the original's logs)."""
-    ssh_timeout = max(1, int(timeout)) if timeout else 10
+    # bx-provider gives its provider timeout, which may pass ssh_timeout's range.
+    ssh_timeout = min(max(1, int(timeout)), SETTING_RANGES['ssh_timeout'][1]) if timeout else 10
     known_hosts = known_hosts_file or known_hosts_path(pool_dir)
 
     def copy(server, password, private_key_file, public_key_file=None):

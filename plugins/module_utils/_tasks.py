@@ -19,10 +19,13 @@ import re
 import stat
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, one_line, reason
 
 TASKS_DIR = 'tasks'
 BOOKKEEPING_DIR = '.bxenv'
+# Temporary files of task-file writes, below tasks/ (same filesystem, so the
+# rename is atomic) in a sub-folder: a killed write never leaves an order.
+TEMP_PARTS = (BOOKKEEPING_DIR, 'tmp')
 # "error:", optional whitespace, exactly one non-empty line, one optional newline.
 _ERROR_CONTENT = re.compile(r'error:\s*(.+)\n?\Z')
 
@@ -99,8 +102,17 @@ def overlay_from_file(reply, holder, task_id):
 def write_task_file(holder, task_id, content):
     """Create or replace a task file with ``content`` (no trailing newline).
 
+    ``content`` is written as one short line (``_errors.one_line``): a
+    newline would hide an ``error:`` from the overlay, so the order would
+    show as ``finished`` again, and a huge text would make it unreadable.
+    Ordinary content is written byte for byte.
+
     Mode 0666 minus the umask, as with the original; ``tasks/`` is made
-    0750 when missing. Raises OSError or UnsafeFile.
+    0750 when missing. The temporary file lives in ``tasks/.bxenv/tmp/``,
+    where neither the original nor ``list_task_ids`` looks. Raises OSError
+    or UnsafeFile.
     """
     with _files.folder(holder, TASKS_DIR, create=True) as fd:
-        return _files.write(fd, task_id, content.encode('utf-8'), task_path(holder, task_id))
+        with _files.folder_at(fd, *TEMP_PARTS, path=tasks_dir(holder), create=True) as temp_fd:
+            return _files.write(fd, task_id, one_line(content).encode('utf-8'), task_path(holder, task_id),
+                                temp_fd=temp_fd)

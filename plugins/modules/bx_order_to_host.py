@@ -19,8 +19,18 @@ description:
     C(host_vars) file, and marks the order V(complete) in its task file.
   - When the order is not finished yet, it returns the provider's reply under
     RV(params) and changes nothing. O(wait=true) polls until it is.
-  - Loopback addresses, a server already in the pool and a missing pool are
-    refused before any network contact.
+  - Everything that can be checked here is checked before any contact with
+    the server (the key copy). Refused are this host in any form (C(localhost), 127.0.0.0/8,
+    C(0.0.0.0), C(::), IPv4-mapped and short or numeric address forms, also as
+    DNS answers), a server already in the pool, an inventory name that Ansible or the
+    pool gives another meaning (C(localhost), C(all), C(ungrouped), a group
+    name, an address), a missing pool or pool key. Such a refusal leaves the
+    order's task file as it was, so after the fix the same task runs again
+    without O(retry_failed); its message names the file or setting to fix.
+    Only a C(server) value that is neither an IPv4 address nor a DNS name
+    marks the order V(error) at once, as no fix here can make it valid.
+  - One add per order runs at a time; a second run for the same order (a
+    double click) waits for the first and then finds the order complete.
   - The key is copied with the OpenSSH client alone. The password goes through
     C(SSH_ASKPASS) from a private file removed at once, never in argv or the
     environment. The server's host key is recorded on first contact in

@@ -27,6 +27,14 @@ description:
   - Where the original prints an error document, the module fails with C(msg)
     set to the original message and also returns RV(error) and RV(message).
     A failure after the order was placed also returns RV(task_id).
+  - A failure after the provider was asked to order (it timed out, its reply
+    broke the protocol, or the task file or label could not be written) may
+    leave an order behind. The module then also returns RV(uncertain=true),
+    its message says that the provider may have placed the order, and
+    RV(task_id) when the reply named one (its task file is written, so
+    M(bitrix.bxenv.bx_provider_info) lists it). Do not simply order again.
+    With O(name), a re-run returns that order or fails, and never orders
+    a second time.
 author:
   - bitrix.bxenv maintainers (@bxenv)
 options:
@@ -84,11 +92,12 @@ notes:
     O(timeout) seconds plus 5); waiting happens outside it. A run gives up
     waiting for the lock after O(timeout) plus 125 seconds.
   - With O(name), a run that dies after calling the provider's C(order) but
-    before recording the label leaves a marker in
+    before recording the label, or whose C(order) call timed out or got a
+    reply naming no usable task id, leaves a marker in
     C(tasks/.bxenv/ordering/<name>). The next run with that O(name) then
-    fails instead of ordering again, since the provider may have placed the
-    order. Find the order with M(bitrix.bxenv.bx_provider_info) O(bitrix.bxenv.bx_provider_info#module:query=orders_list),
-    then remove the marker to order again.
+    fails (with RV(uncertain=true)) instead of ordering again, since the
+    provider may have placed the order. Find the order with M(bitrix.bxenv.bx_provider_info) O(bitrix.bxenv.bx_provider_info#module:query=orders_list)
+    or with the provider, then remove the marker to order again.
 seealso:
   - module: bitrix.bxenv.bx_provider_info
   - module: bitrix.bxenv.bx_order_to_host
@@ -131,10 +140,23 @@ RETURN = r'''
 task_id:
   description:
     - Id of the order placed, or of the order O(name) already named, as text.
-    - Also returned on a failure after the order was placed.
-  returned: success, except in check mode when an order would be placed; failure after the order was placed
+    - Also returned on a failure after the order was placed, or may have been
+      placed, when the provider's reply named it (see RV(uncertain)).
+  returned: success, except in check mode when an order would be placed; failure when the order's id is known
   type: str
   sample: "1001"
+uncertain:
+  description:
+    - C(true) when the module failed after the provider was asked to order,
+      so the order may exist although the module failed (the call timed out,
+      the reply broke the protocol, the task file or label could not be
+      written, or an earlier run with this O(name) stopped in that state).
+    - RV(task_id) is returned with it when the reply named the order.
+      Check with the provider before ordering again; a re-run with the same
+      O(name) never orders a second time.
+  returned: failure, when the provider may have placed an order
+  type: bool
+  sample: true
 params:
   description:
     - C(provider_order) maps the provider name to the provider's C(order)

@@ -19,14 +19,20 @@ description:
     a single top folder. Every member is checked before anything is written.
     Absolute paths, C(..), symlinks leaving the plugin folder, hard links,
     device files, FIFOs, set-uid/set-gid bits, names that are not UTF-8,
-    members under C(tasks/), too many members or too many bytes make the task
-    fail, naming the archive, the member and the reason.
-  - The plugin is unpacked into a hidden staging folder next to the live one,
-    its C(bin/<name>) must answer C(help) with a valid reply, then it is
-    swapped in with renames, so the live folder is never half-written. A run
-    killed half-way leaves the old plugin working; the next run cleans up.
+    members nested deeper than 64 folders, members under C(tasks/), too many
+    members or too many bytes make the task fail, naming the archive, the
+    member and the reason.
+  - The plugin is unpacked into a staging folder in the collection's folder
+    next to the providers root (C(/opt/webdir/.bxenv-providers/work/<name>/)
+    for C(/opt/webdir/providers); it must be on the same filesystem), its
+    C(bin/<name>) must answer C(help) with a valid reply, then it is swapped
+    with the live folder in one atomic exchange, so the live folder is never
+    half-written or missing. A run killed half-way leaves the old plugin or the
+    new one working; the next run cleans up. Nothing of the collection is kept
+    in the providers root, where the original tool would list it as a provider.
   - On upgrade the orders in C(tasks/) and the existing C(etc/<name>.conf) are
-    kept (see O(replace_config)). Installing the archive that is already
+    kept (see O(replace_config)); a C(etc/) or config that is a link, FIFO or
+    device is refused, never followed. Installing the archive that is already
     installed changes nothing.
   - Removing refuses while the provider has orders (task files) that are not
     C(complete), unless O(force=true). Unlike the original tool, it really

@@ -86,10 +86,10 @@ def test_copy_key_then_idempotent(lab, pool, tmp_path):
     assert os.stat(os.path.dirname(pool['known_hosts'])).st_mode & 0o777 == 0o700
     # key login really works, with our client options
     assert check_key_login(Runner(), host['address'], pool['key'], pool['known_hosts'])[0] is True
-    # the password went through the askpass file only, which is gone
+    # the password went through ssh's stdin to askpass only; the helper's folder is gone
     runner.assert_secret_free(host['password'])
     assert any(e.get('SSH_ASKPASS_REQUIRE') == 'force' for e in runner.environs)
-    assert all(argv[0] == 'ssh' for argv in runner.argvs)
+    assert all(argv[:3] == [sys.executable, '-I', '-c'] and argv[5] == 'ssh' for argv in runner.argvs)
     assert all('-F' in argv and argv[argv.index('-F') + 1] == '/dev/null' for argv in runner.argvs)
     assert os.listdir(askpass_tmp) == []
     with open(log_file) as handle:

@@ -16,7 +16,7 @@ import tarfile
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
 
 NAME = 'superprovider'
@@ -255,7 +255,7 @@ def test_extraction_refuses_a_symlinked_folder_made_meanwhile(tmp_path):
     root_fd = os.open(str(dest), os.O_RDONLY)
     try:
         os.symlink(str(outside), str(dest / 'bin'))
-        with pytest.raises(OSError):
+        with pytest.raises(_files.UnsafeFile, match='bin is a symbolic link, not a folder'):
             _archive._open_dir(['bin'], root_fd, create=True)
     finally:
         os.close(root_fd)
@@ -301,3 +301,23 @@ def test_sha256_of_the_archive(tmp_path):
     path = tmp_path / 'a'
     path.write_bytes(b'abc')
     assert _archive.sha256_file(str(path)) == 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'
+
+
+@pytest.mark.parametrize('fmt', ['tar.gz', 'zip'])
+def test_deep_members_are_refused_at_inspection(tmp_path, fmt):
+    # depth counts the components of the name as in the archive
+    at_limit = pa.write_archive(str(tmp_path / ('ok.' + fmt)),
+                                pa.plugin_entries(NAME) + [pa.Entry('d/' * 63 + 'f', data='x')])
+    assert any(m.path == 'd/' * 63 + 'f' for m in _archive.inspect(at_limit, NAME))
+    for depth in (65, 1500):
+        deep = pa.write_archive(str(tmp_path / ('deep%d.%s' % (depth, fmt))),
+                                pa.plugin_entries(NAME) + [pa.Entry('d/' * (depth - 1) + 'f', data='x')])
+        with pytest.raises(_archive.ArchiveError) as caught:
+            _archive.inspect(deep, NAME)
+        assert caught.value.message.startswith("bxProvider: archive %s: member 'd/d/" % deep)
+        assert caught.value.message.endswith("': nested deeper than %d folders" % _archive.MAX_DEPTH)
+    dest = tmp_path / 'dest'
+    dest.mkdir()
+    with pytest.raises(_archive.ArchiveError):
+        _archive.extract(deep, NAME, str(dest))
+    assert os.listdir(str(dest)) == []

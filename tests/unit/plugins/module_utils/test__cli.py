@@ -139,8 +139,8 @@ def test_pool_has_no_handler(root):
 
 
 @pytest.mark.parametrize('args, message', [
-    (['--timeout', '0'], 'bx-provider-bxenv: timeout must be at least 1 second, got 0'),
-    (['--workers', '0'], 'bx-provider-bxenv: workers must be at least 1, got 0'),
+    (['--timeout', '0'], 'bx-provider-bxenv: timeout must be a whole number of seconds from 1 to 86400, got 0'),
+    (['--workers', '0'], 'bx-provider-bxenv: workers must be a whole number from 1 to 64, got 0'),
 ])
 def test_bad_extra_options(root, args, message):
     assert run_json(root, *args) == (1, {'error': 1, 'message': message})
@@ -322,7 +322,9 @@ def test_order_json_places_an_order_every_time(root, sp):
     second = run_json(root, '-a', 'order', '--provider', 'superprovider', '--config_id', '1')
     assert first == (0, {'params': {'provider_order': {'superprovider': {'task_id': 't1', 'extra': 'kept'}}}})
     assert second == (0, {'params': {'provider_order': {'superprovider': {'task_id': 't2', 'extra': 'kept'}}}})
-    assert sorted(os.listdir(os.path.join(sp, 'tasks'))) == ['t1', 't2']
+    # What the original lists as orders: the regular files of tasks/ (our bookkeeping is a sub-folder).
+    tasks = os.path.join(sp, 'tasks')
+    assert sorted(n for n in os.listdir(tasks) if os.path.isfile(os.path.join(tasks, n))) == ['t1', 't2']
 
 
 def test_order_without_config_id(root, sp):
@@ -730,3 +732,99 @@ def test_plain_configs_odd_ids_keep_their_order():
         'provider:configs:p::a:\n'
         'provider:configs:p::1:1\n'
         'provider:configs:p::3:\n')
+
+
+# Rendering of hostile numbers (issue 21): never a traceback ----------------
+
+BIG = '9' * 400
+
+
+@pytest.mark.parametrize('ids, lines', [
+    # Perl's <=> order: the leading number of a text, 0 for none; ties keep the reply's order
+    (['10', BIG, '2x', 'abc', '-1e309', '1.5'], ['-1e309', 'abc', '1.5', '2x', '10', BIG]),
+])
+def test_configs_plain_with_hostile_text_ids(root, ids, lines):
+    configs = {'status': 'enabled', 'configurations': [{'id': i, 'descr': 'd'} for i in ids]}
+    make_provider(root, 'p', {'configs': configs})
+    rc, out, err = run(root, '-a', 'configs', '--provider', 'p')
+    assert (rc, err) == (0, '')
+    assert out == ''.join('provider:configs:p:enabled:%s:d\n' % i for i in lines)
+
+
+def test_configs_plain_with_hostile_number_ids(root):
+    """Ids as JSON numbers: 400 digits, floats."""
+    make_provider(root, 'p', {'configs': raw(
+        '{"status": "enabled", "configurations": [{"id": %s, "descr": "big"}, {"id": -%s, "descr": "small"},'
+        ' {"id": 2.5, "descr": "float"}, {"id": 3.0, "descr": "whole"}]}' % (BIG, BIG))})
+    rc, out, err = run(root, '-a', 'configs', '--provider', 'p')
+    assert (rc, err) == (0, '')
+    assert out == ('provider:configs:p:enabled:-%s:small\n' % BIG
+                   + 'provider:configs:p:enabled:2.5:float\n'
+                   'provider:configs:p:enabled:3:whole\n'
+                   + 'provider:configs:p:enabled:%s:big\n' % BIG)
+
+
+@pytest.mark.parametrize('number', ['1e309', '-1e309', '1' * 5000])
+def test_configs_with_numbers_beyond_range_are_refused_not_a_crash(root, number):
+    make_provider(root, 'p', {'configs': raw('{"configurations": [{"id": %s}]}' % number)})
+    for output in ('plain', 'json'):
+        rc, out, err = run(root, '-a', 'configs', '--provider', 'p', '-o', output)
+        assert rc == 1 and 'bxProvider::executeProviderCmd' in out
+
+
+def test_list_plain_with_hostile_numbers(root):
+    make_provider(root, 'p', help_reply={'options': ['help'], 'status': 'enabled', 'n': int(BIG)})
+    make_provider(root, 'q', help_reply=raw('{"options": ["help"], "status": 1e309}'))
+    rc, out, err = run(root)
+    assert rc == 0 and out.splitlines() == ['provider:status:p:enabled', 'provider:status:q:error']
+
+
+@pytest.mark.parametrize('value, text', [
+    (None, ''), (True, '1'), (False, '0'), (3.0, '3'), (2.5, '2.5'), (float('inf'), 'Inf'), (float('-inf'), '-Inf'),
+    (float('nan'), 'NaN'), (10 ** 400, '1' + '0' * 400), (10 ** 5000, 'Inf'), (-10 ** 5000, '-Inf'),
+    ({'a': [1]}, '{"a": [1]}'),
+], ids=lambda value: type(value).__name__)  # pytest's own ids cannot show 10 ** 5000
+def test_text_of_any_value(value, text):
+    assert _cli._text(value) == text
+
+
+@pytest.mark.parametrize('value, number', [
+    ('12abc', 12.0), (' -3.5e1x', -35.0), ('.5', 0.5), ('abc', 0.0), ('', 0.0), (None, 0.0), ({}, 0.0),
+    (10 ** 400, float('inf')), (-10 ** 400, float('-inf')), ('9' * 400, float('inf')), (float('nan'), 0.0),
+    ('nan', 0.0), (True, 1.0),
+], ids=lambda value: type(value).__name__)
+def test_number_is_perls_leading_number(value, number):
+    assert _cli._number(value) == number
+
+
+def _json_values():
+    from hypothesis import strategies as st
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(min_value=-10 ** 600, max_value=10 ** 600),
+                        st.floats(allow_nan=True, allow_infinity=True), st.text())
+    return st.recursive(scalars, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                         st.dictionaries(st.text(), inner, max_size=3)),
+                        max_leaves=8)
+
+
+def test_plain_rendering_never_raises():
+    """Any value where the plain printer reads one gives text (property test)."""
+    hypothesis = pytest.importorskip('hypothesis')
+    st = hypothesis.strategies
+    value = _json_values()
+
+    @hypothesis.settings(max_examples=300, deadline=None)
+    @hypothesis.given(configurations=st.lists(st.one_of(value, st.dictionaries(st.sampled_from(['id', 'descr']),
+                                                                               value)), max_size=5),
+                      status=value, task_id=value, entry=st.dictionaries(
+                          st.sampled_from(['status', 'mtime', 'error', 'message']), value),
+                      message=value, error=value)
+    def check(configurations, status, task_id, entry, message, error):
+        document = {'params': {
+            'providers': {'p': {'status': status, 'error': error}},
+            'provider_configs': {'p': {'status': status, 'configurations': configurations}},
+            'provider_order': {'p': {'task_id': task_id}},
+            'provider_order_list': {'p': {'t1': entry}}},
+            'message': message, 'error': error}
+        assert isinstance(_cli.render_plain(document), str)
+
+    check()

@@ -12,6 +12,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import io
 import json
 import os
@@ -23,7 +24,7 @@ import time
 import pytest
 
 import ansible_collections
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _cli, _orders, _plugin, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _cli, _locking, _orders, _plugin, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER, calls, make_provider, make_script_provider, slow
@@ -214,7 +215,7 @@ def test_refused_archive_leaves_no_lock_in_the_providers_root(world, tmp_path):
     bad = [path for label, path, reason in pa.bad_archives(str(tmp_path), 'p', world['outside'])][0]
     with pytest.raises(BxError):
         _plugin.install(providers(world), 'p', bad, **OWNER)
-    assert os.listdir(world['root']) == ['.bxenv']
+    assert os.listdir(world['root']) == []
     assert _actions.list_providers(providers(world)) == {}
 
 
@@ -245,3 +246,154 @@ def test_task_files_read_by_name_only(world):
     with pytest.raises(BxError) as info:
         _tasks.read_task_file(holder, 'fifo')
     assert info.value.message.endswith('fifo is a FIFO, not a regular file; refusing to read it')
+
+
+RECORD_INSTALL = '''
+import sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
+try:
+    _plugin.install(Providers(sys.argv[2], timeout=20), 'p', sys.argv[3], owner='root', group='root')
+    print('installed')
+except BxError as exc:
+    print(exc.message)
+'''
+
+
+@pytest.mark.parametrize('planted,kind', [('fifo', 'is a FIFO, not a regular file'),
+                                          ('/dev/zero', 'is a symbolic link; refusing to read it'),
+                                          ('folder', 'is a folder, not a regular file')])
+def test_a_planted_archive_record_is_refused_without_hanging(world, tmp_path, planted, kind):
+    archive = _upgrade_archive(tmp_path, '1')
+    _plugin.install(providers(world), 'p', archive, **OWNER)
+    record = os.path.join(world['root'], 'p', '.bxenv-archive.json')
+    os.unlink(record)
+    if planted == 'fifo':
+        os.mkfifo(record)
+    elif planted == 'folder':
+        os.mkdir(record)
+    else:
+        os.symlink(planted, record)
+    collections_root = os.path.dirname(list(ansible_collections.__path__)[0])
+    # the timeout is a safety net for the old code's hang, not an assertion
+    done = subprocess.run([sys.executable, '-c', RECORD_INSTALL, collections_root, world['root'], archive],
+                          stdout=subprocess.PIPE, timeout=120, check=True)
+    assert done.stdout.decode().strip() == (
+        'bxProvider: cannot tell which archive %s holds: bxenv: %s %s; refusing to read it '
+        '(force: true reinstalls it)' % (os.path.join(world['root'], 'p'), record, kind.split(';')[0]))
+    assert _plugin.install(providers(world), 'p', archive, force=True, **OWNER)['changed'] is True
+    assert os.path.isfile(record) and not os.path.islink(record)
+
+
+@pytest.mark.parametrize('plant', ['etc is a link', 'config is a link', 'config is a FIFO'])
+def test_an_upgrade_never_copies_through_a_planted_config(world, tmp_path, plant):
+    _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
+    holder = os.path.join(world['root'], 'p')
+    os.unlink(os.path.join(holder, 'etc', 'p.conf'))
+    if plant == 'etc is a link':
+        os.rmdir(os.path.join(holder, 'etc'))
+        os.rename(world['secret'], os.path.join(world['outside'], 'p.conf'))
+        os.symlink(world['outside'], os.path.join(holder, 'etc'))
+    elif plant == 'config is a link':
+        os.symlink(world['secret'], os.path.join(holder, 'etc', 'p.conf'))
+    else:
+        os.mkfifo(os.path.join(holder, 'etc', 'p.conf'))
+    with pytest.raises(BxError) as info:
+        _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
+    assert info.value.message.startswith('bxProvider: cannot keep the config %s/etc/p.conf: bxenv: ' % holder)
+    assert info.value.message.endswith("(replace_config: true installs the archive's)")
+    result = _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '3'), replace_config=True, **OWNER)
+    assert result['changed'] is True
+    for top, _dirs, files in os.walk(holder):
+        for name in files:
+            with open(os.path.join(top, name), 'rb') as handle:
+                assert b'TOPSECRET' not in handle.read()
+
+
+TASK_WRITE = '''
+import os, signal, sys
+sys.path.insert(0, sys.argv[1])
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _tasks
+holder, step = sys.argv[2:4]
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if step == 'created':
+    _files.write_all = die
+elif step == 'written':
+    os.fsync = die
+elif step == 'renamed':
+    _files.fsync = die
+_tasks.write_task_file(holder, 'T-new', 'complete: Server=192.0.2.7 is added to the pool')
+'''
+
+
+@pytest.mark.parametrize('step', ['created', 'written', 'renamed'])
+def test_a_task_write_killed_at_any_step_leaves_only_real_tasks(world, step):
+    holder = make_provider(world['root'], 'p', REPLIES)
+    _tasks.write_task_file(holder, 'T-1', 'complete: Server=192.0.2.6 is added to the pool')
+    collections_root = os.path.dirname(list(ansible_collections.__path__)[0])
+    done = subprocess.run([sys.executable, '-c', TASK_WRITE, collections_root, holder, step], timeout=120)
+    assert done.returncode == -9
+    expected = ['T-1', 'T-new'] if step == 'renamed' else ['T-1']
+    assert _tasks.list_task_ids(holder) == expected
+    # what the original lists: every regular file of tasks/
+    tasks = os.path.join(holder, 'tasks')
+    assert sorted(n for n in os.listdir(tasks) if os.path.isfile(os.path.join(tasks, n))) == expected
+    temps = os.listdir(os.path.join(tasks, '.bxenv', 'tmp'))
+    assert len(temps) == (0 if step == 'renamed' else 1)
+    assert _plugin.pending_orders(holder) == []
+    _tasks.write_task_file(holder, 'T-2', '')  # sweeps the dead writer's temp
+    assert os.listdir(os.path.join(tasks, '.bxenv', 'tmp')) == []
+    _tasks.write_task_file(holder, 'T-2', 'complete: Server=192.0.2.8 is added to the pool')
+    assert _plugin.remove(providers(world), 'p')['changed'] is True
+    assert os.listdir(world['root']) == []
+
+
+def test_the_providers_root_holds_only_providers(world, tmp_path):
+    prov = providers(world)
+    make_provider(world['root'], 'q', REPLIES)
+    _orders.place(prov, 'q', '1', label='web')
+    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
+    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
+    assert sorted(os.listdir(world['root'])) == ['p', 'q']
+    _plugin.remove(prov, 'p')
+    assert os.listdir(world['root']) == ['q']
+    state = os.path.join(os.path.dirname(world['root']), '.bxenv-providers')
+    assert sorted(os.listdir(os.path.join(state, 'locks'))) == ['p.order.lock', 'p.plugin.lock',
+                                                                  'q.order.lock']
+
+
+def test_an_older_versions_lock_folder_is_moved_once_free(world):
+    make_provider(world['root'], 'p', REPLIES)
+    legacy = os.path.join(world['root'], '.bxenv')
+    os.mkdir(legacy)
+    for lock in ('p.plugin.lock', 'p.order.lock', 'other.order.lock'):
+        open(os.path.join(legacy, lock), 'w').close()
+    # an older version's run holds the lock of another provider: the folder stays
+    held = os.open(os.path.join(legacy, 'other.order.lock'), os.O_RDWR)
+    try:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        _orders.place(providers(world), 'p', '1')
+        assert sorted(os.listdir(world['root'])) == ['.bxenv', 'p']
+        # and one that holds the same provider's lock excludes this version's run
+        same = os.open(os.path.join(legacy, 'p.order.lock'), os.O_RDWR)
+        try:
+            fcntl.flock(same, fcntl.LOCK_EX)
+            with pytest.raises(BxError, match='Timed out after 0.2 s waiting for the lock %s/p.order.lock' % legacy):
+                with _locking.provider_lock(world['root'], 'p', 'order', timeout=0.2):
+                    pass
+        finally:
+            os.close(same)
+    finally:
+        os.close(held)
+    _orders.place(providers(world), 'p', '2')
+    assert os.listdir(world['root']) == ['p']
+    # a folder holding anything but lock files is not ours to remove
+    os.mkdir(legacy)
+    open(os.path.join(legacy, 'notes.txt'), 'w').close()
+    _orders.place(providers(world), 'p', '3')
+    assert sorted(os.listdir(legacy)) == ['notes.txt']

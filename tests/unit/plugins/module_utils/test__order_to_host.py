@@ -14,12 +14,14 @@ __metaclass__ = type
 
 import multiprocessing
 import os
+import shutil
 import signal
+import time
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _order_to_host, _pool
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, LINE_LENGTH, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, set_replies
@@ -58,8 +60,9 @@ def env(tmp_path):
     return {'root': root, 'pool': pool, 'holder': holder}
 
 
-def run(env, task_id='t1', key_copy=None, **kwargs):
-    target = _order_to_host.PoolTarget(env['pool'], resolver=FakeResolver())
+def run(env, task_id='t1', key_copy=None, pool_dir=None, hostname=None, resolver=None, **kwargs):
+    target = _order_to_host.PoolTarget(env['pool'] if pool_dir is None else pool_dir, hostname=hostname,
+                                       resolver=resolver or FakeResolver())
     return _order_to_host.order_to_host(Providers(env['root'], Runner()), 'p', task_id, target,
                                         key_copy or KeyCopy(), **kwargs)
 
@@ -191,15 +194,18 @@ def test_refusals_before_any_contact(env, server, message):
     key_copy = KeyCopy()
     assert fails(env, key_copy=key_copy).message == message
     assert key_copy.calls == []
-    assert task_file(env) == 'error: ' + message
+    # Found before any contact: the order is left as it was (no "error:").
+    assert task_file(env) == ''
 
 
 def test_missing_pool_refused_before_contact(env):
     os.unlink(os.path.join(env['pool'], 'hosts'))
     reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
     key_copy = KeyCopy()
-    assert fails(env, key_copy=key_copy).message == 'pool_not_created'
+    assert fails(env, key_copy=key_copy).message.startswith('pool_not_created: cannot read %s/hosts: '
+                                                            % env['pool'])
     assert key_copy.calls == []
+    assert task_file(env) == ''
 
 
 def test_check_mode_writes_and_contacts_nothing(env):
@@ -268,3 +274,241 @@ def test_twenty_concurrent_adds(env):
     with multiprocessing.get_context('fork').Pool(20) as workers:
         assert workers.map(_add_task, jobs) == [False] * 20
     assert len(_pool.read_pool(env['pool']).members) == 21
+
+
+# ---------------------------------------------------------------- one add per order (issue 21, item 4)
+
+class SlowKeyCopy(object):
+    """A key copy that takes about 0.5 s, logging each call to a file (seen from every process)."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def __call__(self, server, password, private, public):
+        with open(self.log, 'a') as handle:
+            handle.write(server + '\n')
+        time.sleep(0.5)
+
+
+def _click(env, barrier, results, log, kwargs):
+    barrier.wait()  # every process starts its add at the same moment
+    try:
+        result = run(env, key_copy=SlowKeyCopy(log), **kwargs)
+        results.put((result.state, result.changed))
+    except BxError as exc:
+        results.put(('failed', exc.message))
+
+
+def add_at_once(env, count, **kwargs):
+    """Run ``count`` adds of order t1 in separate processes at once; their outcomes."""
+    context = multiprocessing.get_context('fork')
+    barrier, results = context.Barrier(count), context.Queue()
+    log = os.path.join(env['holder'], 'key-copies.log')
+    procs = [context.Process(target=_click, args=(env, barrier, results, log, kwargs)) for dummy in range(count)]
+    for proc in procs:
+        proc.start()
+    outcomes = [results.get(timeout=120) for dummy in procs]
+    for proc in procs:
+        proc.join(60)
+        assert proc.exitcode == 0
+    with open(log) as handle:
+        return sorted(outcomes), handle.read().split()
+
+
+@pytest.mark.parametrize('count', [2, 5])
+@pytest.mark.parametrize('before, retry_failed', [('', False), ('error: User enter incorrect password', True)])
+def test_the_same_order_added_at_once_is_added_once(env, count, before, retry_failed):
+    """A double click: two (or more) adds of one order at once; one adds, the
+    others find it complete; never error, one key copy, one pool line."""
+    reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
+    with open(os.path.join(env['holder'], 'tasks', 't1'), 'w') as handle:
+        handle.write(before)
+    outcomes, copies = add_at_once(env, count, retry_failed=retry_failed)
+    assert outcomes == sorted([('added', True)] + [('complete', False)] * (count - 1))
+    assert copies == [SERVER]
+    assert task_file(env) == 'complete: Server=%s is added to the pool' % SERVER
+    hosts = open(os.path.join(env['pool'], 'hosts')).read()
+    assert hosts.count('ansible_ssh_host=%s' % SERVER) == 1
+    assert not os.path.exists(_order_to_host.journal_path(env['holder'], 't1'))
+
+
+def test_add_lock_is_per_order(env):
+    providers = Providers(env['root'], Runner())
+    with _order_to_host.add_lock(providers, 'p', 't2'):
+        # Another order of the same provider is not held up by it.
+        assert run(env).changed is True
+    with _order_to_host.add_lock(providers, 'p', 'x' * 128):  # a long id gives a short lock name
+        pass
+
+
+# ---------------------------------------------------------------- this host and refused names (item 5)
+
+THIS_HOST = ['0.0.0.0', '0.1.2.3', '0', '127.1', '2130706433', '0x7f000001', '0177.0.0.1', '::', '::1',
+             '::ffff:127.0.0.1', '::ffff:0.0.0.0', '::ffff:7f00:2', '[::1]', 'localhost.', 'LocalHost',
+             'db.localhost', 'localhost6', 'ip6-localhost']
+
+
+@pytest.mark.parametrize('server', THIS_HOST)
+def test_this_host_in_any_form_is_refused_before_contact(env, server):
+    reply(env, {'status': 'finished', 'server': server, 'server_password': 'pw'})
+    key_copy, resolver = KeyCopy(), FakeResolver()
+    assert fails(env, key_copy=key_copy, resolver=resolver).message == (
+        'Host::createHost: cannot use %s for add' % server)
+    assert (key_copy.calls, resolver.asked, task_file(env)) == ([], [], '')
+
+
+@pytest.mark.parametrize('addresses', [['0.0.0.0'], ['127.0.0.9'], ['192.0.2.60', '127.0.0.1']])
+def test_a_name_resolving_to_this_host_is_refused_before_contact(env, addresses):
+    reply(env, {'status': 'finished', 'server': 'new.example.com', 'server_password': 'pw'})
+    key_copy = KeyCopy()
+    error = fails(env, key_copy=key_copy, resolver=FakeResolver(a={'new.example.com': addresses}))
+    assert error.message == 'Host::createHost: cannot use new.example.com for add'
+    assert (key_copy.calls, task_file(env)) == ([], '')
+
+
+@pytest.mark.parametrize('ptr, name', [
+    ('localhost.lan', 'localhost'), ('all.test', 'all'), ('ungrouped.bx', 'ungrouped'),
+    ('bitrix-web.lan', 'bitrix-web'), ('bitrix-hosts.private', 'bitrix-hosts'), ('custom.lan', 'custom'),
+    ('2130706433.lan', '2130706433'), ('0x7f000001.lan', '0x7f000001'),
+])
+def test_refused_inventory_names_from_reverse_dns(env, ptr, name):
+    with open(os.path.join(env['pool'], 'hosts'), 'a') as handle:
+        handle.write('[custom:children]\nbitrix-web\n')
+    reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
+    key_copy = KeyCopy()
+    error = fails(env, key_copy=key_copy, resolver=FakeResolver(ptr={SERVER: ptr}))
+    assert error.message.startswith('Host::createHost: name %s for %s (from the reverse DNS of %s) cannot be '
+                                    'used in the pool: ' % (name, SERVER, SERVER))
+    assert (key_copy.calls, task_file(env)) == ([], '')
+
+
+@pytest.mark.parametrize('hostname', ['localhost', 'ALL', 'ungrouped', 'bitrix-web', 'bitrix-mysql'])
+def test_refused_inventory_names_from_the_hostname_option(env, hostname):
+    reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
+    key_copy = KeyCopy()
+    error = fails(env, key_copy=key_copy, hostname=hostname)
+    assert error.message.startswith('Host::createHost: name %s for %s (from the option hostname) cannot be '
+                                    'used in the pool: ' % (hostname, SERVER))
+    assert (key_copy.calls, task_file(env)) == ([], '')
+
+
+@pytest.mark.parametrize('hostname', ['127.0.0.1', '192.0.2.9', '0x7f000001', '10.1'])
+def test_address_like_hostname_option_is_refused(env, hostname):
+    key_copy = KeyCopy()
+    assert fails(env, key_copy=key_copy, hostname=hostname).message.startswith(
+        "bxenv: invalid hostname %s: " % hostname)
+    assert (key_copy.calls, task_file(env)) == ([], '')
+
+
+def test_a_server_named_like_a_group_is_refused(env):
+    reply(env, {'status': 'finished', 'server': 'bitrix-web', 'server_password': 'pw'})
+    key_copy = KeyCopy()
+    error = fails(env, key_copy=key_copy, resolver=FakeResolver(a={'bitrix-web': ['192.0.2.77']}))
+    assert error.message == ('Host::createHost: name bitrix-web for bitrix-web (from the DNS name of the server) '
+                             'cannot be used in the pool: it is the name of a group')
+    assert (key_copy.calls, task_file(env)) == ([], '')
+
+
+# ---------------------------------------------------------------- provider values (item 6)
+
+BAD_SERVERS = ['a' * (1 << 20), 'x\nserver9 ansible_ssh_host=10.0.0.1', 'x\r\nerror: y', 'x\x00y', 'x\u2028y',
+               'bad server', 'x' * 254]
+
+
+@pytest.mark.parametrize('server', BAD_SERVERS)
+def test_a_server_that_is_no_address_fails_the_order_on_one_short_line(env, server):
+    reply(env, {'status': 'finished', 'server': server, 'server_password': 'pw'})
+    key_copy = KeyCopy()
+    error = fails(env, key_copy=key_copy)
+    assert error.message == 'Host::createHost: %s is not a valid DNS name' % shown(server)
+    assert len(error.message) < 300
+    assert key_copy.calls == []
+    content = task_file(env)
+    assert content == 'error: ' + error.message
+    assert '\n' not in content and '\r' not in content and '\x00' not in content and len(content) <= LINE_LENGTH
+    # The order shows as failed, not as "finished" again (no second "add to pool").
+    assert _tasks.task_state(content) == 'error'
+    entry = _actions.orders_list(Providers(env['root'], Runner()), 'p')['p']['t1']
+    assert (entry['status'], entry['message']) == ('error', error.message)
+
+
+@pytest.mark.parametrize('value, expected', [
+    ('192.0.2.10', '192.0.2.10'),
+    ('out of stock', 'out of stock'),
+    ('a\nb', "'a\\nb'"),
+    ('x\x00', "'x\\x00'"),
+    ('', "''"),
+    (' padded', "' padded'"),
+    ('z' * 201, "'%s'... (201 characters)" % ('z' * 200)),
+])
+def test_shown_quotes_and_cuts_only_odd_values(value, expected):
+    assert shown(value) == expected
+
+
+def test_task_file_is_always_one_short_line(env):
+    holder = env['holder']
+    normal = 'complete: Server=%s is added to the pool' % SERVER
+    _tasks.write_task_file(holder, 't1', normal)
+    with open(os.path.join(holder, 'tasks', 't1'), 'rb') as handle:
+        assert handle.read() == normal.encode()  # the original's format, byte for byte
+    _tasks.write_task_file(holder, 't1', 'error: a\nb\rc\x00' + 'd' * 5000)
+    content = task_file(env)
+    assert content.startswith('error: a\\nb\\rc\\x00ddd') and content.endswith('...')
+    assert len(content) == LINE_LENGTH + 3 and _tasks.overlay({}, content)['status'] == 'error'
+    assert one_line('') == ''
+
+
+def test_key_copy_failure_with_a_multiline_cause_stays_one_line(env):
+    reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
+    fails(env, key_copy=KeyCopy(BxError('The error occurred, error=255: see log; ssh: one\ntwo', 2)))
+    assert task_file(env) == 'error: The error occurred, error=255: see log; ssh: one\\ntwo'
+
+
+def test_already_message_is_bounded(env):
+    with open(os.path.join(env['holder'], 'tasks', 't1'), 'w') as handle:
+        handle.write('error: ' + 'e' * 100000 + '\nsecond line')
+    message = fails(env).message
+    assert message.startswith('bxProvider::order_to_hostProvider: task_id=t1 already error: eee')
+    assert '\n' not in message and len(message) < LINE_LENGTH + 100
+
+
+# ---------------------------------------------------------------- local mistakes keep the order (item 11)
+
+def _break_pool(env, what):
+    """Break the pool as a local mistake would; return (pool_dir, fix, words of the message)."""
+    pool = env['pool']
+    moved = pool + '.moved'
+    if what == 'wrong pool_dir':
+        return pool + '-typo', lambda: None, [pool + '-typo/hosts', 'pool_not_created: ']
+    if what == 'empty pool_dir':
+        return '', lambda: None, ['pool_not_created: pool_dir is empty']
+    if what == 'missing hosts':
+        shutil.move(os.path.join(pool, 'hosts'), moved)
+        return pool, lambda: shutil.move(moved, os.path.join(pool, 'hosts')), [pool + '/hosts', 'pool_not_created: ']
+    if what == 'missing host_vars':
+        shutil.move(os.path.join(pool, 'host_vars'), moved)
+        return pool, lambda: shutil.move(moved, os.path.join(pool, 'host_vars')), [pool + '/host_vars']
+    key = os.path.join(pool, 'keys', 'id_rsa')
+    shutil.move(key, moved)
+    return pool, lambda: shutil.move(moved, key), ['BX_KEY_VIEW: Record private_key_file found in the config, '
+                                                   'but private key does not exist in FS: ' + key]
+
+
+@pytest.mark.parametrize('what', ['wrong pool_dir', 'empty pool_dir', 'missing hosts', 'missing host_vars',
+                                  'missing key'])
+@pytest.mark.parametrize('before', ['', 'error: User enter incorrect password'])
+def test_a_local_mistake_keeps_the_order_and_the_fixed_retry_adds(env, what, before):
+    reply(env, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'})
+    with open(os.path.join(env['holder'], 'tasks', 't1'), 'w') as handle:
+        handle.write(before)
+    pool_dir, fix, words = _break_pool(env, what)
+    key_copy = KeyCopy()
+    message = fails(env, key_copy=key_copy, pool_dir=pool_dir, retry_failed=True).message
+    for word in words:
+        assert word in message
+    assert (key_copy.calls, task_file(env)) == ([], before)
+    fix()
+    # The same run, the pool folder put right: no "already error", no retry_failed needed for a fresh order.
+    result = run(env, key_copy=key_copy, retry_failed=bool(before))
+    assert (result.state, task_file(env)) == ('added', 'complete: Server=%s is added to the pool' % SERVER)
+    assert len(key_copy.calls) == 1

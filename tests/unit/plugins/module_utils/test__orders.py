@@ -15,10 +15,11 @@ import stat
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime, calls, make_provider, sequence, set_replies, tree
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
+    FakeTime, calls, make_provider, make_script_provider, raw, sequence, set_replies, tree, wait_gone)
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 IN_PROGRESS = {'status': 'in_progress'}
@@ -44,7 +45,7 @@ def test_order_without_name_orders_every_time(root):
     assert (first.changed, first.task_id, first.params) == (True, 'T-1', {'provider_order': {'p': {'task_id': 'T-1'}}})
     assert (second.changed, second.task_id) == (True, 'T-2')
     assert calls(holder) == [['help'], ['order', '2'], ['help'], ['order', '2']]
-    assert sorted(os.listdir(os.path.join(holder, 'tasks'))) == ['T-1', 'T-2']
+    assert _tasks.list_task_ids(holder) == ['T-1', 'T-2']
 
 
 @pytest.mark.parametrize('umask, file_mode', [(0o022, 0o644), (0o027, 0o640)])
@@ -150,7 +151,7 @@ def test_label_that_cannot_be_saved_fails_with_the_task_id(root, monkeypatch):
     with pytest.raises(_orders.OrderError) as info:
         _orders.place(prov(root), 'p', '2', label='web-1')
     assert info.value.message.startswith('bxenv: order task_id=T-1 was placed, but its label')
-    assert info.value.details == {'task_id': 'T-1'}
+    assert info.value.details == {'task_id': 'T-1', 'uncertain': True}
     assert os.path.isfile(os.path.join(holder, 'tasks', 'T-1'))
 
 
@@ -188,13 +189,104 @@ def test_run_killed_after_ordering_never_orders_that_label_again(root):
     assert _orders.place(prov(root), 'p', '2', label='web-1').task_id == 'T-2'
 
 
+# orders whose outcome is not known ---------------------------------------
+
+def test_order_that_times_out_may_exist_and_its_name_never_orders_again(root):
+    holder = make_provider(root, 'p', dict(REPLIES, order=raw('{"task_id": "T-1"}', sleep=30)))
+    with pytest.raises(_orders.OrderError) as info:
+        _orders.place(Providers(root, Runner(), timeout=1), 'p', '2', label='web-1')
+    message = info.value.message
+    assert 'timed out after 1 s and was killed (provider p, action order)' in message
+    assert message.endswith('; provider p may have placed the order: check with the provider before ordering '
+                            'again; no run with name=web-1 orders again while %s exists'
+                            % _orders.ordering_path(holder, 'web-1'))
+    assert info.value.details == {'uncertain': True}
+    assert not os.path.exists(os.path.join(holder, 'tasks', 'T-1'))
+    set_replies(holder, REPLIES)
+    with pytest.raises(_orders.OrderError) as again:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert 'stopped after calling provider p, so the provider may have placed that order' in again.value.message
+    assert again.value.details == {'uncertain': True}
+    assert actions(holder).count('order') == 1
+
+
+def test_order_that_times_out_without_a_name_says_it_may_exist(root):
+    holder = make_provider(root, 'p', dict(REPLIES, order=raw('', sleep=30)))
+    with pytest.raises(_orders.OrderError) as info:
+        _orders.place(Providers(root, Runner(), timeout=1), 'p', '2')
+    assert info.value.message.endswith('provider p may have placed the order: check with the provider before '
+                                       'ordering again')
+    assert info.value.details == {'uncertain': True}
+    assert actions(holder).count('order') == 1
+    assert not os.path.exists(os.path.join(holder, 'tasks', 'T-1'))
+
+
+def test_broken_reply_naming_a_task_is_recorded_and_the_name_returns_it(root):
+    """A lone surrogate beside a good task_id: the order is recorded, and said
+    to be uncertain; the same name then finds it instead of ordering."""
+    holder = make_provider(root, 'p', dict(REPLIES, order=raw('{"task_id": "T-{n}", "note": "\\ud83d"}')))
+    with pytest.raises(_orders.OrderError) as info:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert 'lone surrogate \\ud83d in the value at note' in info.value.message
+    assert info.value.message.endswith('; provider p may have placed the order as task_id=T-1 (recorded in %s)'
+                                       % os.path.join(holder, 'tasks', 'T-1'))
+    assert info.value.details == {'task_id': 'T-1', 'uncertain': True}
+    assert sorted(os.listdir(os.path.join(holder, 'tasks'))) == ['.bxenv', 'T-1']
+    assert os.listdir(os.path.join(holder, 'tasks', '.bxenv', _orders.ORDERING_DIR)) == []
+    again = _orders.place(prov(root), 'p', '2', label='web-1')
+    assert (again.changed, again.task_id, again.order_status) == (False, 'T-1', IN_PROGRESS)
+    assert actions(holder).count('order') == 1
+
+
+@pytest.mark.parametrize('reply', ['{"task_id": "T-\\ud83d"}', '{"task_id": ["T-1"]}', '{"task_id": "T-1"} x'])
+def test_broken_reply_naming_no_usable_task_keeps_the_marker(root, reply):
+    holder = make_provider(root, 'p', dict(REPLIES, order=raw(reply)))
+    with pytest.raises(_orders.OrderError) as info:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert info.value.details == {'uncertain': True}
+    assert 'may have placed the order' in info.value.message
+    assert os.listdir(os.path.join(holder, 'tasks')) == ['.bxenv']
+    with pytest.raises(_orders.OrderError) as again:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert 'stopped after calling provider p' in again.value.message
+    assert actions(holder).count('order') == 1
+
+
+def test_order_whose_provider_leaves_a_child_on_stdout_is_recorded(root):
+    """``echo {...}; sleep 30 &``: the reply is used, not thrown away at the timeout."""
+    holder = make_script_provider(root, 'p', 'case "$1" in order) printf %s \'{"task_id": "T-1"}\'; '
+                                             'sleep 30 & echo $! > bg.pid;; esac')
+    outcome = _orders.place(Providers(root, Runner(), timeout=10), 'p', '2', label='web-1')
+    assert (outcome.changed, outcome.task_id) == (True, 'T-1')
+    assert os.path.isfile(os.path.join(holder, 'tasks', 'T-1'))
+    assert _orders.read_label(holder, 'web-1') == 'T-1'
+    with open(os.path.join(holder, 'bg.pid')) as handle:
+        assert wait_gone(int(handle.read()))
+
+
+def test_task_file_that_cannot_be_written_says_the_order_may_exist(root, monkeypatch):
+    holder = make_provider(root, 'p', REPLIES)
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(_actions._tasks, 'write_task_file', disk_full)
+    with pytest.raises(_orders.OrderError) as info:
+        _orders.place(prov(root), 'p', '2', label='web-1')
+    assert info.value.message.startswith('bxProvider::order2Provider: Cannot save %s/tasks/T-1: ' % holder)
+    assert info.value.message.endswith('; provider p may have placed the order as task_id=T-1 (recorded in %s)'
+                                       % _orders.label_path(holder, 'web-1'))
+    assert info.value.details == {'task_id': 'T-1', 'uncertain': True}
+    assert _orders.read_label(holder, 'web-1') == 'T-1'
+
+
 @pytest.mark.parametrize('task_id', ['../x', '../../evil', '.hidden', '\U0001d54f' * 100])
 def test_task_id_that_cannot_be_a_file_is_recorded_and_never_ordered_again(root, task_id):
     holder = make_provider(root, 'p', dict(REPLIES, order={'task_id': task_id}))
-    for dummy in range(2):
+    for details in ({'task_id': task_id, 'uncertain': True}, {'task_id': task_id}):
         with pytest.raises(_orders.OrderError) as info:
             _orders.place(prov(root), 'p', '2', label='web-1')
-        assert info.value.details == {'task_id': task_id}
+        assert info.value.details == details
         assert repr(task_id) in info.value.message
         assert _orders.label_path(holder, 'web-1') in info.value.message
     assert actions(holder).count('order') == 1

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -48,13 +49,26 @@ def holder_of(world):
     return world / 'providers' / NAME
 
 
+def work_of(world):
+    return _plugin.work_path(str(world / 'providers'), NAME)
+
+
 def side_folders(world):
-    return sorted(e for e in os.listdir(str(world / 'providers')) if e.startswith('.%s.' % NAME))
+    """Leftovers: entries of our work folder for NAME, and anything but NAME in the root."""
+    work = work_of(world)
+    return (sorted(os.listdir(work)) if os.path.isdir(work) else []) + \
+        sorted(e for e in os.listdir(str(world / 'providers')) if e != NAME)
 
 
 def without_calls_log(state):
     """A tree state without the fake provider's own call log (the probe runs help)."""
     return dict((k, v) for k, v in state.items() if not k.endswith('calls.log'))
+
+
+def orders_of(holder):
+    """The tree state of tasks/ without our empty temp folder (made when needed, kept)."""
+    state = tree_state(str(holder / 'tasks'))
+    return dict((k, v) for k, v in state.items() if k != '.bxenv/tmp')
 
 
 def add_orders(holder):
@@ -180,7 +194,7 @@ def test_bad_help_message(world):
         'bxProvider: archive %s: bin/%s does not answer help with a valid reply: '
         'bxProvider::executeProviderCmd: Command `' % (archive, NAME))
     assert 'did not return one JSON object' in caught.value.message
-    assert os.listdir(str(world / 'providers')) == ['.bxenv']  # the locks' place
+    assert os.listdir(str(world / 'providers')) == []  # the locks live next to the root
 
 
 def test_check_mode_writes_nothing(world):
@@ -273,7 +287,7 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
     install(world, pa.good_archive(world / 'archives', NAME, version='1'))
     holder = holder_of(world)
     add_orders(holder)
-    orders = tree_state(str(holder / 'tasks'))
+    orders = orders_of(holder)
     slow = pa.good_archive(world / 'archives', NAME, version='slow', help_reply={
         '__raw__': True, 'stdout': json.dumps(pa.FULL_HELP), 'sleep': 120})
     env = dict(os.environ, PYTHONPATH=_collections_path())
@@ -285,10 +299,10 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
         staged_help = None
         while staged_help is None and time.monotonic() < deadline and proc.poll() is None:
             for side in side_folders(world):
-                if os.path.exists(str(world / 'providers' / side / 'calls.log')):
+                if os.path.exists(os.path.join(work_of(world), side, 'calls.log')):
                     staged_help = side
             time.sleep(0.05)
-        assert staged_help and staged_help.startswith('.%s.staging-' % NAME)
+        assert staged_help and staged_help.startswith('staging-')
     finally:
         for pid in _session_pids(proc.pid):
             os.kill(pid, signal.SIGKILL)
@@ -296,24 +310,36 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
     assert proc.returncode == -signal.SIGKILL
     # the old provider works, with its orders; the staging folder is not a provider
     assert (holder / 'VERSION').read_text() == '1\n'
-    assert tree_state(str(holder / 'tasks')) == orders
+    assert orders_of(holder) == orders
     assert staged_help in side_folders(world)
+    assert os.listdir(str(world / 'providers')) == [NAME]
     assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
     # the next run cleans up and upgrades
     result = install(world, pa.good_archive(world / 'archives', NAME, version='2'))
     assert result['changed'] is True and (holder / 'VERSION').read_text() == '2\n'
     assert side_folders(world) == []
-    assert tree_state(str(holder / 'tasks')) == orders
+    assert orders_of(holder) == orders
 
 
-def test_a_swap_killed_halfway_is_undone(world):
+def link_copy(source, dest):
+    shutil.copytree(source, dest, symlinks=True, copy_function=os.link)
+
+
+@pytest.mark.parametrize('place', ['work', 'legacy root'])
+def test_a_swap_killed_halfway_is_undone(world, place):
     install(world, pa.good_archive(world / 'archives', NAME, version='1'))
     holder = holder_of(world)
     add_orders(holder)
     root = world / 'providers'
-    # killed after "live -> old", before "staging -> live"
-    os.rename(str(holder), str(root / ('.%s.old-abc' % NAME)))
-    (root / ('.%s.staging-def' % NAME)).mkdir()
+    # killed after "live -> old", before "staging -> live" (two renames:
+    # this version without renameat2, or a version before issue 21)
+    os.makedirs(work_of(world), exist_ok=True)
+    if place == 'work':
+        old, staging = os.path.join(work_of(world), 'old-abc'), os.path.join(work_of(world), 'staging-1')
+    else:
+        old, staging = str(root / ('.%s.old-abc' % NAME)), str(root / ('.%s.staging-def' % NAME))
+    os.rename(str(holder), old)
+    os.mkdir(staging)
     assert _actions.list_providers(providers_of(world)) == {}
     with _plugin.plugin_lock(providers_of(world), NAME):
         _plugin.clean_leftovers(str(root), NAME)
@@ -321,23 +347,34 @@ def test_a_swap_killed_halfway_is_undone(world):
     assert side_folders(world) == []
 
 
-def test_orders_written_during_the_swap_are_kept(world):
+@pytest.mark.parametrize('left', ['old-abc', 'exchanged staging', '.%s.old-abc' % NAME])
+def test_orders_written_during_the_swap_are_kept(world, left):
     install(world, pa.good_archive(world / 'archives', NAME, version='1'))
     holder = holder_of(world)
     add_orders(holder)
     root = world / 'providers'
     # killed after the swap, before the old folder was settled; an order
     # placed meanwhile went to the old folder only
-    old = root / ('.%s.old-abc' % NAME)
-    _plugin.link_tree(str(holder), str(old))
-    (old / 'tasks' / 't-late').write_text('')
-    (old / 'tasks' / 't-new').unlink()
-    (old / 'tasks' / 't-new').write_text('error: rewritten by an atomic writer')
+    os.makedirs(work_of(world), exist_ok=True)
+    if left.startswith('.'):
+        old = str(root / left)
+    else:  # a staging folder not named after its own inode was swapped: it is the old plugin
+        old = os.path.join(work_of(world), 'old-abc' if left == 'old-abc' else 'staging-1')
+    link_copy(str(holder), old)
+    (holder / 'tasks' / 't-err').unlink()
+    (holder / 'tasks' / 't-err').write_text('complete: rewritten after the swap in the live folder')
+    with open(os.path.join(old, 'tasks', 't-late'), 'w'):
+        pass
+    os.unlink(os.path.join(old, 'tasks', 't-new'))
+    with open(os.path.join(old, 'tasks', 't-new'), 'w') as handle:
+        handle.write('error: rewritten by an atomic writer')
     with _plugin.plugin_lock(providers_of(world), NAME):
         _plugin.clean_leftovers(str(root), NAME)
     assert (holder / 'tasks' / 't-late').read_text() == ''
     assert (holder / 'tasks' / 't-new').read_text() == 'error: rewritten by an atomic writer'
+    assert (holder / 'tasks' / 't-err').read_text() == 'complete: rewritten after the swap in the live folder'
     assert side_folders(world) == []
+    assert os.listdir(str(holder / 'tasks' / '.bxenv' / 'tmp')) == []
 
 
 def test_bad_provider_name(world):
@@ -347,3 +384,127 @@ def test_bad_provider_name(world):
     with pytest.raises(BxError) as caught:
         _plugin.remove(providers_of(world), '.hidden')
     assert 'invalid provider name' in caught.value.message
+
+
+# A child that installs (or writes a task file) and SIGKILLs itself at one
+# step: right after the named function returned (or, for os.rename, after
+# the rename of the named source).
+KILL_SCRIPT = '''
+import json, os, signal, sys
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
+root, name, archive, owner, step = sys.argv[1:6]
+
+def die():
+    os.kill(os.getpid(), signal.SIGKILL)
+
+def after(module, attr):
+    real = getattr(module, attr)
+    def wrapped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        die()
+        return result
+    setattr(module, attr, wrapped)
+
+if step.startswith('two-renames'):
+    _files.rename2 = lambda *args: bool(args[-1] == _files.RENAME_NOREPLACE and 0)
+    real_rename, source = os.rename, step.split(':')[1]
+    def rename(src, dst, **kwargs):
+        real_rename(src, dst, **kwargs)
+        if src.startswith(source):
+            die()
+    os.rename = rename
+else:
+    module, attr = step.split('.')
+    after({'_plugin': _plugin, '_archive': _archive, '_files': _files}[module], attr)
+_plugin.install(Providers(root, Runner(), timeout=120), name, archive, **json.loads(owner))
+'''
+
+# (step, the plugin version that must be live right after the kill)
+UPGRADE_STEPS = [
+    ('_archive.extract', '1'), ('_plugin._keep_config', '1'), ('_plugin._check_help', '1'),
+    ('_plugin._write_record', '1'), ('_plugin.chown_tree', '1'), ('_plugin.keep_tasks', '1'),
+    ('_files.rename2', '2'), ('_plugin.reconcile_tasks', '2'), ('_files.remove', '2'),
+    ('two-renames:' + NAME, None), ('two-renames:staging-', '2'),
+]
+
+
+def run_killed(world, archive, step):
+    env = dict(os.environ, PYTHONPATH=_collections_path())
+    proc = subprocess.run([sys.executable, '-c', KILL_SCRIPT, str(world / 'providers'), NAME, archive,
+                           json.dumps(OWNER), step], env=env, timeout=300)
+    assert proc.returncode == -signal.SIGKILL
+
+
+@pytest.mark.parametrize('step,live', UPGRADE_STEPS)
+def test_sigkill_at_each_step_of_an_upgrade(world, step, live):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    holder = holder_of(world)
+    add_orders(holder)
+    orders = orders_of(holder)
+    new = pa.good_archive(world / 'archives', NAME, version='2')
+    run_killed(world, new, step)
+    root = str(world / 'providers')
+    assert os.listdir(root) == ([NAME] if live else [])  # nothing of ours in the root
+    if live:
+        # old or new, never none, with every order, and a working provider
+        assert (holder / 'VERSION').read_text() == live + '\n'
+        assert orders_of(holder) == orders
+        assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
+    else:
+        # killed between the two renames of the fallback: the next run puts it back
+        assert [e for e in side_folders(world) if e.startswith('old-')]
+    swapped_old = [e for e in side_folders(world) if e.startswith('staging-') and
+                   e != 'staging-%d' % os.lstat(os.path.join(work_of(world), e)).st_ino]
+    for entry in swapped_old:  # an order placed in the old folder just before the swap
+        with open(os.path.join(work_of(world), entry, 'tasks', 't-late'), 'w'):
+            pass
+    result = install(world, new)
+    assert (holder / 'VERSION').read_text() == '2\n'
+    assert result['changed'] is (live != '2')
+    assert side_folders(world) == []
+    expected = dict(orders, **({'t-late': orders['t-new']} if swapped_old else {}))
+    assert orders_of(holder) == expected
+    assert _plugin.remove(providers_of(world), NAME, force=True)['changed'] is True
+    assert os.listdir(root) == [] and side_folders(world) == []
+
+
+def make_deep(parent, name, depth):
+    """``parent/name/d/d/...`` ``depth`` folders deep, a file at the bottom (no path is that long)."""
+    fd = os.open(parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in [name] + ['d'] * depth:
+            os.mkdir(part, dir_fd=fd)
+            child = os.open(part, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = child
+        os.close(os.open('bottom', os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+    finally:
+        os.close(fd)
+
+
+def test_a_deep_archive_is_refused_and_later_runs_work(world):
+    deep = pa.write_archive(str(world / 'archives' / 'deep.tar.gz'),
+                            pa.plugin_entries(NAME) + [pa.Entry('d/' * 1500 + 'f', data='x')])
+    with pytest.raises(BxError) as caught:
+        install(world, deep)
+    assert 'nested deeper than 64 folders' in caught.value.message and deep in caught.value.message
+    assert os.listdir(str(world / 'providers')) == [] and side_folders(world) == []
+    install(world, pa.good_archive(world / 'archives', NAME))
+    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+
+
+def test_deep_leftovers_and_deep_plugin_trees_never_block(world):
+    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
+    # a killed run of an older version, one of this version, and the plugin's own deep cache
+    make_deep(str(world / 'providers'), '.%s.staging-old' % NAME, 1500)
+    make_deep(work_of(world), 'new-abc', 1500)
+    make_deep(str(holder_of(world)), 'cache', 1500)
+    result = install(world, pa.good_archive(world / 'archives', NAME, version='2'))
+    assert result['changed'] is True and side_folders(world) == []
+    assert not os.path.lexists(str(holder_of(world) / 'cache'))  # the old plugin's own files went with it
+    make_deep(str(holder_of(world)), 'cache', 1500)
+    removed = _plugin.remove(providers_of(world), NAME)
+    assert 'cache/' + 'd/' * 1500 + 'bottom' in removed['files']['removed']
+    assert os.listdir(str(world / 'providers')) == [] and side_folders(world) == []

@@ -7,14 +7,16 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
 import os
+import socket
 import stat
 
 import pytest
 import yaml
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming, _pool
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import (
     HOSTS, HOST_VARS, FakeResolver, folder_digest, make_pool, seeded_rng)
@@ -71,7 +73,7 @@ def test_key_cfg_missing(tmp_path):
         _pool.pool_key(str(tmp_path))
     assert info.value.code == 1
     assert info.value.message == ('BX_KEY_VIEW: Cannot open main config %s/ansible.cfg: '
-                                  'No such file or directory' % tmp_path)
+                                  'No such file or directory; %s' % (tmp_path, _pool.POOL_HINT))
 
 
 def test_key_only_commented_out_line_is_not_found(keydir):
@@ -80,7 +82,8 @@ def test_key_only_commented_out_line_is_not_found(keydir):
         _pool.pool_key(str(keydir))
     assert info.value.code == 2
     assert info.value.message == ('BX_KEY_VIEW: Not found private_key_file derictive in config '
-                                  '%s/ansible.cfg' % keydir)
+                                  '%s/ansible.cfg; add a line "private_key_file = <path of the pool\'s '
+                                  'private key>" to it' % keydir)
 
 
 @pytest.mark.parametrize('missing, which', [('id_rsa', 'private'), ('id_rsa.pub', 'public')])
@@ -91,7 +94,8 @@ def test_key_files_missing(keydir, missing, which):
         _pool.pool_key(str(keydir))
     assert info.value.code == 3
     assert info.value.message == ('BX_KEY_VIEW: Record private_key_file found in the config, '
-                                  'but %s key does not exist in FS' % which)
+                                  'but %s key does not exist in FS: %s (private_key_file in %s)'
+                                  % (which, keydir / missing, keydir / 'ansible.cfg'))
 
 
 # ---------------------------------------------------------------- parsing
@@ -235,7 +239,7 @@ def test_values_that_are_neither_address_nor_name_are_refused_before_dns(tmp_pat
     resolver = FakeResolver()
     with pytest.raises(BxError) as info:
         _pool.check_addable(server, make_pool(tmp_path))
-    assert info.value.message == 'Host::createHost: %s is not a valid DNS name' % server
+    assert info.value.message == 'Host::createHost: %s is not a valid DNS name' % shown(server)
     with pytest.raises(BxError):
         _pool.plan_add(server, make_pool(tmp_path), resolver=resolver)
     assert resolver.asked == []
@@ -288,6 +292,116 @@ def test_loopback_refused_with_original_text(tmp_path, server):
     assert resolver.asked == []
 
 
+def _inet_aton_form(draw, st, number):
+    """``number`` written as inet_aton(3) reads it: 1 to 4 parts, each decimal, octal or hex."""
+    count = draw(st.integers(1, 4))
+    last_bits = 8 * (5 - count)
+    values = [(number >> (24 - 8 * i)) & 0xFF for i in range(count - 1)] + [number & ((1 << last_bits) - 1)]
+    texts = []
+    for value in values:
+        base = draw(st.sampled_from(['dec', 'oct', 'hex', 'HEX']))
+        texts.append({'dec': '%d', 'oct': '0%o', 'hex': '0x%x', 'HEX': '0X%X'}[base] % value)
+    return '.'.join(texts)
+
+
+THIS_HOST_NETS = [ipaddress.ip_network('127.0.0.0/8'), ipaddress.ip_network('0.0.0.0/8')]
+
+
+def test_every_numeric_form_of_this_host_is_refused_before_dns():
+    """Property: every way inet_aton (so ssh) reads 127.0.0.0/8 or 0.0.0.0/8,
+    also IPv4-mapped in IPv6, is refused as this host; any other address not
+    written as a dotted quad is refused as no DNS name. Both before any DNS."""
+    hypothesis = pytest.importorskip('hypothesis')
+    st = hypothesis.strategies
+
+    @st.composite
+    def forms(draw):
+        number = draw(st.integers(0, 2 ** 32 - 1))
+        text = _inet_aton_form(draw, st, number)
+        if draw(st.booleans()):
+            mapped = draw(st.sampled_from(['::ffff:%s', '::FFFF:%s', '0:0:0:0:0:ffff:%s']))
+            text = mapped % ipaddress.IPv4Address(number)
+        return number, text
+
+    @hypothesis.settings(max_examples=500, deadline=None)
+    @hypothesis.given(forms())
+    def check(form):
+        number, text = form
+        address = ipaddress.IPv4Address(number)
+        if ':' not in text:
+            # The reading agrees with the system's inet_aton, which the resolver uses.
+            assert _naming.numeric_ipv4(text) == address
+            assert socket.inet_aton(text) == address.packed
+        this_host = any(address in net for net in THIS_HOST_NETS)
+        assert _naming.is_this_host(text) is this_host
+        assert not _naming.is_dns_name(text)
+        resolver = FakeResolver()
+        if this_host:
+            with pytest.raises(BxError) as info:
+                _pool.check_addable(text, '/nonexistent')
+            assert info.value.message == 'Host::createHost: cannot use %s for add' % text
+        elif text != str(address):
+            with pytest.raises(BxError) as info:
+                _pool.check_addable(text, '/nonexistent')
+            assert info.value.message == 'Host::createHost: %s is not a valid DNS name' % text
+        assert resolver.asked == []
+    check()
+
+
+@pytest.mark.parametrize('server', ['0.0.0.0', '0.9.9.9', '0', '0x0', '127.1', '2130706433', '0x7f000001',
+                                    '0x7F.1', '0177.0.0.1', '017700000001', '::', '::ffff:127.0.0.1',
+                                    '::ffff:0.0.0.0', '::127.0.0.1', '[::1]', '::1%lo', 'localhost.',
+                                    'x.LOCALHOST', 'localhost4', 'localhost6.localdomain6', 'ip6-loopback'])
+def test_this_host_in_other_forms_is_refused(tmp_path, server):
+    resolver = FakeResolver()
+    for call in (lambda: _pool.check_addable(server, make_pool(tmp_path)),
+                 lambda: _pool.plan_add(server, make_pool(tmp_path), resolver=resolver),
+                 lambda: add(make_pool(tmp_path), server, resolver=resolver)):
+        with pytest.raises(BxError) as info:
+            call()
+        assert info.value.message == 'Host::createHost: cannot use %s for add' % server
+    assert resolver.asked == []
+
+
+@pytest.mark.parametrize('server', ['192.0.2.10', 'node.example.com', 'host-1', 'a.b.c.lan'])
+def test_ordinary_servers_are_not_this_host(server):
+    assert not _naming.is_this_host(server)
+    assert _naming.server_kind(server) in ('ipv4', 'fqdn')
+
+
+@pytest.mark.parametrize('addresses', [['0.0.0.0'], ['192.0.2.70', '127.0.0.2']])
+def test_name_resolving_to_this_host_among_others_is_refused(tmp_path, addresses):
+    pool_dir = make_pool(tmp_path)
+    with pytest.raises(BxError) as info:
+        _pool.plan_add('multi.example.com', pool_dir, resolver=FakeResolver(a={'multi.example.com': addresses}))
+    assert info.value.message == 'Host::createHost: cannot use multi.example.com for add'
+
+
+def test_group_names_of_the_hosts_file():
+    text = ('[bitrix-hosts]\nserver1\n[web:children]\nbitrix-web\nfront ; c\n[db:vars]\nx=1\n'
+            '# [commented]\n[ other ]\n')
+    assert _pool.group_names(text) == ['bitrix-hosts', 'web', 'bitrix-web', 'front', 'db', 'other']
+
+
+@pytest.mark.parametrize('name, groups, problem', [
+    ('localhost', [], 'Ansible and the resolver take it for this host'),
+    ('ALL', [], 'it is the name of a group'),
+    ('ungrouped', [], 'it is the name of a group'),
+    ('bitrix-transformer', [], 'it is the name of a group'),
+    ('front', ['front'], 'it is the name of a group'),
+    ('10.1', [], 'it is not a DNS name (an address, or other characters)'),
+    ('0xc000020a', [], 'it is not a DNS name (an address, or other characters)'),
+    ('web1', ['front'], None),
+])
+def test_inventory_name_problem(name, groups, problem):
+    assert _naming.inventory_name_problem(name, groups) == problem
+
+
+def test_next_server_name_skips_group_names(tmp_path):
+    pool_dir = make_pool(tmp_path, hosts=HOSTS + '[server2]\n')
+    assert add(pool_dir, '192.0.2.10')['name'] == 'server3'
+
+
 def test_name_resolving_to_loopback_is_refused(tmp_path):
     pool_dir = make_pool(tmp_path)
     before = folder_digest(pool_dir)
@@ -307,12 +421,32 @@ def test_missing_pool(tmp_path, hosts, host_vars):
     pool_dir = make_pool(tmp_path, hosts=hosts or '', host_vars=host_vars)
     if hosts is None:
         os.unlink(os.path.join(pool_dir, 'hosts'))
+        problem = 'cannot read %s/hosts: No such file or directory' % pool_dir
+    else:
+        problem = ('no host under [bitrix-hosts] of %s/hosts has a readable host_vars file in %s/host_vars'
+                   % (pool_dir, pool_dir))
     before = folder_digest(pool_dir)
     for call in (lambda: _pool.check_addable('192.0.2.10', pool_dir), lambda: add(pool_dir, '192.0.2.10')):
         with pytest.raises(BxError) as info:
             call()
-        assert info.value.document() == {'error': 1, 'message': 'pool_not_created'}
+        # The original's text first, then what is wrong, where, and what a pool holds.
+        assert info.value.document() == {'error': 1, 'message': 'pool_not_created: %s; %s'
+                                          % (problem, _pool.POOL_HINT)}
     assert folder_digest(pool_dir) == before
+
+
+@pytest.mark.parametrize('pool_dir', ['', 'missing'])
+def test_empty_or_missing_pool_dir(tmp_path, monkeypatch, pool_dir):
+    # An empty pool_dir must not read ./hosts of the current folder.
+    make_pool(tmp_path)
+    monkeypatch.chdir(str(tmp_path))
+    path = os.path.join(str(tmp_path), pool_dir) if pool_dir else ''
+    with pytest.raises(BxError) as info:
+        _pool.check_addable('192.0.2.10', path)
+    problem = 'pool_dir is empty' if not pool_dir else (
+        'cannot read %s/hosts: No such file or directory' % path)
+    assert info.value.message == 'pool_not_created: %s; %s' % (problem, _pool.POOL_HINT)
+    assert 'hosts' in _pool.POOL_HINT and 'private_key_file' in _pool.POOL_HINT
 
 
 @pytest.mark.parametrize('server, existing', [('192.0.2.1', 'server1'), ('server1', 'server1')])

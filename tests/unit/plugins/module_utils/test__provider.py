@@ -13,7 +13,7 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     BrokenReply, ErrorReply, Providers)
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, raw, calls
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import calls, make_provider, make_script_provider, raw, wait_gone
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 
 
@@ -192,3 +192,26 @@ def test_names_skip_files_dotfolders_and_bad_names(root):
     open(os.path.join(root, 'file'), 'w').close()
     os.symlink(os.path.join(root, 'a'), os.path.join(root, 'c'))
     assert providers(root).names() == ['a', 'b', 'c']
+
+
+HELD = '''case "$1" in configs) printf %s '{reply}'; sleep 30 & echo $! > bg.pid;; esac'''
+
+
+def test_reply_printed_before_a_child_kept_stdout_is_used(root):
+    """``echo {...}; sleep 30 &``: the provider exited, its reply is whole."""
+    holder = make_script_provider(root, 'p', HELD.format(reply='{"status": "enabled"}'))
+    prov = providers(root)
+    assert prov.call(prov.probe('p'), 'configs') == {'status': 'enabled'}
+    with open(os.path.join(holder, 'bg.pid')) as handle:
+        assert wait_gone(int(handle.read()))
+
+
+def test_broken_reply_of_a_provider_whose_child_kept_stdout_says_so(root):
+    holder = make_script_provider(root, 'p', HELD.format(reply='not json'))
+    prov = providers(root)
+    with pytest.raises(BrokenReply) as info:
+        prov.call(prov.probe('p'), 'configs')
+    assert 'did not return one JSON object' in info.value.message
+    assert info.value.message.endswith("; a background process held the provider's output open after it exited and was ended")
+    with open(os.path.join(holder, 'bg.pid')) as handle:
+        assert wait_gone(int(handle.read()))

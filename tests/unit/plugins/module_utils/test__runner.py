@@ -80,12 +80,42 @@ def test_hung_child_and_its_group_are_killed_at_the_timeout(tmp_path):
 
 
 @pytest.mark.parametrize('escape', ['', 'setsid '], ids=['same-group', 'own-session'])
-def test_child_holding_stdout_ends_at_the_timeout_and_is_gone(tmp_path, escape):
+def test_child_holding_stdout_of_a_hung_program_ends_at_the_timeout_and_is_gone(tmp_path, escape):
     pidfile = tmp_path / 'pid'
-    result = _runner.run(['sh', '-c', '%ssh -c \'echo $$ > %s; exec sleep 300\' & printf "{}"' % (escape, pidfile)],
-                         timeout=1.5, grace=0.5)
+    result = _runner.run(['sh', '-c', '%ssh -c \'echo $$ > %s; exec sleep 300\' & printf "{}"; sleep 300'
+                          % (escape, pidfile)], timeout=1.5, grace=0.5)
     assert result.timed_out and result.stdout == b'{}'
     assert wait_gone(read_pid(str(pidfile)))
+
+
+@pytest.mark.parametrize('escape', ['', 'setsid '], ids=['same-group', 'own-session'])
+def test_answer_of_a_program_that_exited_is_kept_when_a_child_holds_stdout(tmp_path, escape):
+    """``echo {...}; sleep 100 &``: the answer is complete when the program exits;
+    the child holding the pipe is ended after the grace, never at the timeout."""
+    pidfile = tmp_path / 'pid'
+    result = _runner.run(['sh', '-c', '%ssh -c \'echo $$ > %s; exec sleep 30\' & printf "{}"; exit 3'
+                          % (escape, pidfile)], timeout=20, grace=0.5)
+    assert (result.rc, result.stdout, result.timed_out, result.held_open) == (3, b'{}', False, True)
+    assert result.problem(20) is None
+    assert wait_gone(read_pid(str(pidfile)))
+
+
+def test_what_a_child_writes_within_the_grace_is_kept_and_it_is_left_alone(tmp_path):
+    result = _runner.run(['sh', '-c', '(sleep 0.5; printf "b") & printf "a"'], timeout=20, pipe_grace=2)
+    assert (result.rc, result.stdout, result.timed_out, result.held_open) == (0, b'ab', False, False)
+
+
+def test_a_child_without_our_pipes_is_left_alone_when_another_holds_them(tmp_path):
+    """Only the holders of the pipes are ended after the grace."""
+    pidfile = tmp_path / 'pid'
+    result = _runner.run(['sh', '-c', 'sleep 30 >/dev/null 2>&1 & echo $! > %s; sleep 30 & printf "{}"' % pidfile],
+                         timeout=20, grace=0.5)
+    pid = read_pid(str(pidfile))
+    try:
+        assert (result.stdout, result.timed_out, result.held_open) == (b'{}', False, True)
+        assert alive(pid)
+    finally:
+        os.kill(pid, signal.SIGKILL)
 
 
 def test_child_that_closes_its_pipes_but_stays_is_killed(tmp_path):

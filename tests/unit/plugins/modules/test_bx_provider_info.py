@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import json
 import os
 
 import pytest
@@ -79,8 +80,8 @@ def test_orders_list_warns_about_broken_provider(run_module, providers):
 @pytest.mark.parametrize('args, text', [
     ({'query': 'status'}, 'query is status but all of the following are missing: provider'),
     ({'query': 'order_status', 'provider': 'p'}, 'query is order_status but all of the following are missing: task_id'),
-    ({'workers': 0}, 'workers must be at least 1, got 0'),
-    ({'timeout': 0}, 'timeout must be at least 1 second, got 0'),
+    ({'workers': 0}, 'workers must be a whole number from 1 to 64, got 0'),
+    ({'timeout': 0}, 'timeout must be a whole number of seconds from 1 to 86400, got 0'),
 ])
 def test_bad_options(run_module, providers, args, text):
     args['providers_dir'] = providers
@@ -101,3 +102,62 @@ def test_list_is_valid_json_with_every_hostile_provider(run_module, tmp_path):
     assert 'failed' not in result and listed['good'] == {'status': 'enabled'}
     assert sorted(k for k, v in listed.items() if v.get('error') == 1) == ['deep-100000', 'deep-500', 'nan',
                                                                            'not-utf8']
+
+
+SECRET = 'S3cretX'
+
+
+def _order_status(run_module, tmp_path, reply, **args):
+    root = str(tmp_path / 'providers')
+    holder = make_provider(root, 'sp', {'order_status': reply})
+    os.makedirs(os.path.join(holder, 'tasks'))
+    open(os.path.join(holder, 'tasks', 't1'), 'w').close()
+    args.update(providers_dir=root, query='order_status', provider='sp', task_id='t1')
+    return run_module(bx_provider_info, args)
+
+
+@pytest.mark.parametrize('password', [{'k': SECRET}, [SECRET], {'password': SECRET}, [{'token': SECRET}], True])
+@pytest.mark.parametrize('reveal', [False, True])
+def test_a_password_of_the_wrong_type_is_never_quoted(run_module, tmp_path, password, reveal):
+    result = _order_status(run_module, tmp_path, {'status': 'finished', 'server': '192.0.2.10',
+                                                  'server_password': password}, reveal_secrets=reveal)
+    assert result['failed'] is True
+    assert "returned a bad reply: server_password: ******** is not of type 'string'" in result['msg']
+    assert SECRET not in json.dumps(result)
+
+
+@pytest.mark.parametrize('reply, shown', [
+    ({'status': {'token': SECRET, 'n': 1}}, "status: {'token': '********', 'n': 1} is not of type"),
+    ({'status': [{'Api_Key': SECRET}]}, "status: [{'Api_Key': '********'}] is not of type"),
+    ([{'server_password': SECRET}], 'returned JSON list, not an object'),
+])
+def test_a_value_holding_a_secret_is_quoted_masked(run_module, tmp_path, reply, shown):
+    result = _order_status(run_module, tmp_path, reply)
+    assert result['failed'] is True and shown in result['msg']
+    assert SECRET not in json.dumps(result)
+
+
+WIDE = {'passwd': 'a', 'pass': 'b', 'client_secret': 'c', 'access_token': 'd', 'api_key': 'e', 'apiKey': 'f',
+        'API-KEY': 'g', 'private_key': 'h', 'privateKey': 'i', 'credentials': {'user': 'u'}, 'rootPwd': 'j',
+        'Passphrase': 'k'}
+
+
+def test_every_secret_key_is_masked(run_module, tmp_path):
+    reply = dict(WIDE, status='finished', server='192.0.2.10', note='kept', empty_token='', extra={'db_pass': 'l'})
+    result = _order_status(run_module, tmp_path, reply)
+    shown = result['params']['provider_order']['sp']
+    assert shown == dict(dict((key, '********') for key in WIDE), status='finished', server='192.0.2.10',
+                         note='kept', empty_token='', extra={'db_pass': '********'})
+    revealed = _order_status(run_module, tmp_path / 'again', reply, reveal_secrets=True)
+    assert revealed['params']['provider_order']['sp'] == reply
+
+
+@pytest.mark.parametrize('args, text', [
+    ({'timeout': 10 ** 12}, 'timeout must be a whole number of seconds from 1 to 86400, got 1000000000000'),
+    ({'max_output': 2 ** 40}, 'max_output must be a whole number of bytes from 1024 to 1073741824, got 1099511627776'),
+    ({'workers': 100000}, 'workers must be a whole number from 1 to 64, got 100000'),
+])
+def test_huge_numbers_are_refused_clearly(run_module, providers, args, text):
+    args['providers_dir'] = providers
+    result = run_module(bx_provider_info, args)
+    assert result['failed'] is True and result['msg'] == text

@@ -22,7 +22,8 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli, _ssh
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info, bx_provider_order
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner, calls, make_provider, slow
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
+    RecordingRunner, calls, make_provider, make_script_provider, slow, wait_gone)
 
 pytestmark = pytest.mark.real_timing
 
@@ -87,6 +88,34 @@ def test_order_keeps_the_answer_through_the_command(root):
         name = 'p%d' % (delay * 100)
         assert (rc, document) == (0, {'params': {'provider_order': {name: {'task_id': 'T-%s' % delay}}}})
         assert os.path.isfile(os.path.join(root, name, 'tasks', 'T-%s' % delay))
+
+
+# The provider prints its reply and exits, leaving a child that holds stdout
+# longer than the timeout of the call.
+HELD_ORDER = 'case "$1" in order) printf %s \'{"task_id": "T-1"}\'; sleep 30 & echo $! > bg.pid;; esac'
+
+
+def background_gone(holder):
+    with open(os.path.join(holder, 'bg.pid')) as handle:
+        return wait_gone(int(handle.read()))
+
+
+def test_order_of_a_provider_that_leaves_a_child_on_stdout_through_the_module(run_module, root):
+    holder = make_script_provider(root, 'p', HELD_ORDER)
+    result = run_module(bx_provider_order, {'providers_dir': root, 'provider': 'p', 'config_id': '1', 'name': 'web',
+                                            'timeout': 20})
+    assert (result.get('failed'), result['changed'], result['task_id']) == (None, True, 'T-1')
+    assert os.path.isfile(os.path.join(holder, 'tasks', 'T-1'))
+    assert background_gone(holder)
+
+
+def test_order_of_a_provider_that_leaves_a_child_on_stdout_through_the_command(root):
+    holder = make_script_provider(root, 'p', HELD_ORDER)
+    rc, document = command('-a', 'order', '--provider', 'p', '--config_id', '1', '--providers_dir', root,
+                           '--timeout', '20')
+    assert (rc, document) == (0, {'params': {'provider_order': {'p': {'task_id': 'T-1'}}}})
+    assert os.path.isfile(os.path.join(holder, 'tasks', 'T-1'))
+    assert background_gone(holder)
 
 
 def test_configs_keeps_the_answer_through_module_and_command(run_module, root):
