@@ -8,7 +8,7 @@ The web interface pastes its values into the command line unquoted, so
 nothing on that line may choose which files or programs the command trusts
 (docs/protocol.md, difference 16). Folders, the playbook command, the
 owner, the limits and the set-up job come from a JSON file at a path fixed
-when the command is built (``tools/build_bx_provider.py --settings-file``),
+when the command is built (``plugins/plugin_utils/bx_provider_build.py --settings-file``),
 or from settings fixed in the build itself. The file, its folder and every
 folder above must belong to root and be writable by nobody else (a sticky
 folder such as ``/tmp`` is allowed above the file's own folder); a missing

@@ -21,7 +21,7 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(REPO, 'tools', 'build_bx_provider.py')
+BUILD = os.path.join(REPO, 'plugins', 'plugin_utils', 'bx_provider_build.py')
 VENV = os.path.join(REPO, '.cache', 'bx-provider-venv-py%d.%d' % sys.version_info[:2])
 
 

@@ -77,16 +77,16 @@ def test_build_makes_the_output_folder(zipapp, tmp_path):
 def test_build_refuses_a_core_that_needs_ansible(tmp_path):
     # A copy of the sources where _cli.py pulls in the AnsibleModule glue.
     copy = str(tmp_path / 'repo')
-    shutil.copytree(os.path.join(REPO, 'tools'), os.path.join(copy, 'tools'))
-    shutil.copytree(os.path.join(REPO, 'plugins', 'module_utils'), os.path.join(copy, 'plugins', 'module_utils'))
+    for folder in ('module_utils', 'plugin_utils'):
+        shutil.copytree(os.path.join(REPO, 'plugins', folder), os.path.join(copy, 'plugins', folder))
     cli = os.path.join(copy, 'plugins', 'module_utils', '_cli.py')
     with open(cli, 'a') as handle:
         handle.write('\nfrom ansible_collections.bitrix.bxenv.plugins.module_utils import _module  # noqa\n')
     output = str(tmp_path / 'bx-provider')
-    proc = subprocess.run([sys.executable, os.path.join(copy, 'tools', 'build_bx_provider.py'), '--output', output],
+    proc = subprocess.run([sys.executable, os.path.join(copy, 'plugins', 'plugin_utils', 'bx_provider_build.py'), '--output', output],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 1
-    assert proc.stderr == ('build_bx_provider: plugins/module_utils/_module.py imports ansible.module_utils.basic: '
+    assert proc.stderr == ('bx_provider_build: plugins/module_utils/_module.py imports ansible.module_utils.basic: '
                            'the command must run without ansible-core\n')
     assert not os.path.exists(output)
 
@@ -229,5 +229,5 @@ def test_the_default_build_reads_the_appliance_settings_file(zipapp):
     with open(os.path.join(REPO, 'plugins', 'module_utils', '_settings.py')) as handle:
         default = re.search(r"^DEFAULT_SETTINGS_FILE = '([^']+)'$", handle.read(), re.M).group(1)
     with zipfile.ZipFile(zipapp) as archive:
-        member = archive.read('bx_provider_build.py').decode('utf-8')
+        member = archive.read('bx_provider_settings.py').decode('utf-8')
     assert "SETTINGS_FILE = %r\nSETTINGS = None\n" % default in member

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the stand-alone ``bx-provider`` command: one executable zipapp.
 
-    python3 tools/build_bx_provider.py --output PATH [--settings-file FILE | --settings JSON]
+    python3 plugins/plugin_utils/bx_provider_build.py --output PATH [--settings-file FILE | --settings JSON]
 
-The file holds ``tools/bx_provider/__main__.py`` as its ``__main__.py`` and
+The file holds ``bx_provider_entry.py`` (beside this file) as its ``__main__.py`` and
 the collection's own module_utils under
 ``ansible_collections/bitrix/bxenv/plugins/module_utils/`` (with empty
 ``__init__.py`` files), so the command runs the very code the modules run.
@@ -16,7 +16,7 @@ bytes for the same sources (fixed time stamps and order).
 
 The command's own settings (folders, limits, the set-up job) never come from
 its command line: the build fixes where they come from, in a member
-``bx_provider_build.py``: the root-only settings file ``--settings-file``
+``bx_provider_settings.py``: the root-only settings file ``--settings-file``
 (default ``/etc/bitrix-bxenv/bx-provider.json``), or settings fixed in the
 build with ``--settings`` (a JSON object; for tests and labs).
 """
@@ -32,9 +32,10 @@ import os
 import sys
 import zipfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENTRY = os.path.join(REPO, 'tools', 'bx_provider', '__main__.py')
-SETTINGS_MEMBER = 'bx_provider_build.py'
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ENTRY = os.path.join(HERE, 'bx_provider_entry.py')
+SETTINGS_MEMBER = 'bx_provider_settings.py'
 # Kept equal to _settings.DEFAULT_SETTINGS_FILE by a test: the builder must
 # not import the collection (it runs on the controller's Python).
 DEFAULT_SETTINGS_FILE = '/etc/bitrix-bxenv/bx-provider.json'
@@ -117,7 +118,7 @@ def _read(path):
 
 
 def _settings_member(settings_file, settings):
-    lines = ['# Written by tools/build_bx_provider.py: where this build takes its settings from.',
+    lines = ['# Written by bx_provider_build.py: where this build takes its settings from.',
              'SETTINGS_FILE = %r' % (None if settings is not None else settings_file),
              'SETTINGS = %r' % (settings,), '']
     return '\n'.join(lines).encode('utf-8')
@@ -167,10 +168,10 @@ def main(argv=None):
         settings = None if args.settings is None else json.loads(args.settings)
         members = build(output, args.settings_file, settings)
     except ValueError as exc:
-        sys.stderr.write('build_bx_provider: --settings is not JSON: %s\n' % exc)
+        sys.stderr.write('bx_provider_build: --settings is not JSON: %s\n' % exc)
         return 1
     except (BuildError, OSError) as exc:
-        sys.stderr.write('build_bx_provider: %s\n' % exc)
+        sys.stderr.write('bx_provider_build: %s\n' % exc)
         return 1
     sys.stdout.write('%s: %d files\n' % (output, len(members)))
     return 0
