@@ -35,9 +35,23 @@ except ImportError:
     sys.exit(1)
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
-# ansible-core releases the collection supports and tests (meta/runtime.yml
-# says >=2.16); the exact versions come from tests/requirements-ansible-X.Y.txt.
-CORES = ('2.16', '2.19', '2.21')
+
+
+def _cores():
+    """The ansible-core lines of tests/cores.txt, and the main one."""
+    cores, main = [], None
+    with open(os.path.join(ROOT, 'tests', 'cores.txt')) as handle:
+        for line in handle:
+            words = line.split()
+            if words and not words[0].startswith('#'):
+                cores.append(words[0])
+                main = words[0] if words[2:] == ['main'] else main
+    return tuple(cores), main
+
+
+# ansible-core releases the collection supports and tests; the exact versions
+# come from tests/requirements-ansible-X.Y.txt.
+CORES, MAIN_CORE = _cores()
 
 nox.options.reuse_venv = 'yes'
 # uv builds the session venvs in a fraction of pip's time; virtualenv without it
@@ -159,10 +173,10 @@ for _core in CORES:
                 'Unit tests (pytest) with ansible-core %s.' % _core)
     _ci_session('integration-%s' % _core, ['tests/ci/integration.sh', _core],
                 'ansible-test integration --local with ansible-core %s, every target.' % _core)
-_ci_session('units-unprivileged-2.19', ['tests/ci/units_unprivileged.sh', '2.19', '--num-workers', UNIT_WORKERS],
-            'ansible-test units --venv with ansible-core 2.19, run by an unprivileged user.')
-_ci_session('cli', ['tests/ci/pytest.sh', '2.19', 'tests/cli'], 'Tests of the bx-provider command.')
-_ci_session('webui', ['tests/ci/pytest.sh', '2.19', 'tests/webui'],
+_ci_session('units-unprivileged', ['tests/ci/units_unprivileged.sh', MAIN_CORE, '--num-workers', UNIT_WORKERS],
+            'ansible-test units --venv with ansible-core %s, run by an unprivileged user.' % MAIN_CORE)
+_ci_session('cli', ['tests/ci/pytest.sh', MAIN_CORE, 'tests/cli'], 'Tests of the bx-provider command.')
+_ci_session('webui', ['tests/ci/pytest.sh', MAIN_CORE, 'tests/webui'],
             "The web interface's calls (a PHP client) against the built bx-provider command.")
 _ci_session('molecule', ['tests/ci/molecule.sh', 'provider'], 'molecule test of the role (scenario provider).')
 for _name, _path in (('e2e-lab-provider', 'tests/e2e/test_netns_lab_provider.py'),
@@ -170,7 +184,7 @@ for _name, _path in (('e2e-lab-provider', 'tests/e2e/test_netns_lab_provider.py'
                      ('e2e-demo', 'tests/e2e/test_demo.py'),
                      ('e2e-lab-units', 'tests/e2e/test_lab.py tests/e2e/test_key_copy_lab.py '
                                        'tests/e2e/test_bx_order_to_host_lab.py tests/e2e/test_plugin_ownership.py')):
-    _ci_session(_name, ['tests/ci/pytest.sh', '2.19'] + _path.split(),
+    _ci_session(_name, ['tests/ci/pytest.sh', MAIN_CORE] + _path.split(),
                 'End to end (root, lab hosts in network namespaces): %s.' % _path)
 for _name, _path in (('eco-build-install', 'tests/ecosystem/test_build_install.py'),
                      ('eco-ee', 'tests/ecosystem/test_execution_environment.py'),
@@ -186,9 +200,9 @@ def changelog(session):
 
 
 @nox.session(name='units', python=False, default=False,
-             requires=['units-%s' % core for core in CORES] + ['units-unprivileged-2.19', 'cli', 'webui'])
+             requires=['units-%s' % core for core in CORES] + ['units-unprivileged', 'cli', 'webui'])
 def units(session):  # pylint: disable=unused-argument
-    """Meta session: the unit tests on every supported ansible-core (2.19 also by an unprivileged user), cli, webui."""
+    """Meta session: the unit tests on every supported ansible-core (the main one also unprivileged), cli, webui."""
 
 
 @nox.session(name='integration', python=False, default=False,

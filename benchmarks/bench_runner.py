@@ -134,7 +134,7 @@ def flood_memory(limits):
     scratch = tempfile.mkdtemp(prefix='bxenv-bench-')
     try:
         command = os.path.join(scratch, 'bx-provider')
-        subprocess.run([sys.executable, os.path.join(REPO, 'tools', 'build_bx_provider.py'), '--output', command],
+        subprocess.run([sys.executable, os.path.join(REPO, 'plugins', 'plugin_utils', 'bx_provider_build.py'), '--output', command],
                        check=True, stdout=subprocess.DEVNULL)
         holder = os.path.join(scratch, 'providers', 'flood')
         os.makedirs(os.path.join(holder, 'bin'))

@@ -20,9 +20,19 @@ export UV_CACHE_DIR="$CACHE/uv" UV_PYTHON_DOWNLOADS=never
 PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/\.pyenv/.*shims$' | paste -sd: -)"
 export PATH
 
-# ansible-core line -> controller Python (used by the scripts sourcing this).
+# ansible-core line -> controller Python, and the main line, from the one
+# list tests/cores.txt (used by the scripts sourcing this).
+declare -A CORE_PYTHON=()
+MAIN_CORE=""
+while read -r _core _python _main; do
+    case "$_core" in '' | '#'*) continue ;; esac
+    CORE_PYTHON[$_core]="$_python"
+    [ "$_main" = main ] && MAIN_CORE="$_core"
+done <"$REPO/tests/cores.txt"
+unset _core _python _main
+# sorted, for the scripts that loop over them
 # shellcheck disable=SC2034
-declare -A CORE_PYTHON=([2.16]=3.10 [2.19]=3.11 [2.21]=3.13)
+CORES="$(printf '%s\n' "${!CORE_PYTHON[@]}" | sort -V | tr '\n' ' ')"
 
 log() { printf '%s\n' "ci: $*" >&2; }
 die() { printf '%s\n' "ci: ERROR: $*" >&2; exit 1; }

@@ -6,24 +6,12 @@
 
 A drop-in for the appliance's ``/opt/webdir/bin/bx-provider`` (docs/protocol.md
 sections 4 and 5): the same options, actions, JSON documents, plain lines and
-exit status, with the deliberate differences of docs/protocol.md. ``main(argv, stdout, stderr)`` is all a
-front end calls; processes run through the collection's one runner
-(``_runner.run``, or a stand-in with its signature given as ``runner``).
-
-Differences from the original command, on purpose:
-
-* an unknown option prints an error document (``Unknown option: <x>``),
-  exit status 1, where the original died with status 255;
-* the action must be one of the names exactly; the original matched a
-  regular expression, so ``-a 'list|x'`` now prints the usage text (exit 0)
-  instead of ``Unknown action=list|x``;
-* ``-v`` is accepted and does nothing (the original created an empty
-  ``/opt/webdir/logs/providers.debug``);
-* providers never read the terminal: their stdin is empty;
-* words that are not options are ignored, as the original ignored them;
-* ``order_to_host`` starts the pool set-up job as the original did, and it
-  is recorded (``_setup_job``); an already complete order is the original's
-  error 1 (docs/protocol.md, differences 7, 15).
+exit status, with the deliberate differences of docs/protocol.md (the
+command's own: differences 7, 15 and 16, and "The command" under the other
+differences). ``main(argv, stdout, stderr, settings=…)`` is all a front end
+calls; the command's own settings never come from ``argv`` (``_settings``);
+processes run through the collection's one runner (``_runner.run``, or a
+stand-in with its signature given as ``runner``).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,13 +22,11 @@ import json
 import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
-    _actions, _order_to_host, _orders, _plugin, _pool, _runner, _setup_job, _ssh,
+    _actions, _order_to_host, _orders, _plugin, _runner, _settings, _setup_job, _ssh,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
-    DEFAULT_PROVIDERS_DIR,
-    DEFAULT_TIMEOUT,
     HAS_JSONSCHEMA,
     Providers,
     check_settings,
@@ -56,14 +42,13 @@ ACTIONS = ('status', 'list', 'install', 'uninstall', 'pool', 'configs', 'order',
            'orders_list', 'order_status', 'order_to_host')
 OUTPUTS = ('json', 'plain', 'txt', 'text')
 
-# Option kinds. Strings take an optional value ("" when none is given, as
-# Getopt's ``:s``); integers need one; flags take none.
-_STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'providers_dir', 'pool_dir',
-            'owner', 'group', 'jobs_dir', 'ansible_playbook')
-_INTEGERS = ('timeout', 'workers', 'max_output')
-_FLAGS = ('verbose', 'help', 'force', 'retry_failed', 'no_setup_job')
+# The original's options and nothing else (docs/protocol.md section 5): the
+# web interface pastes values unquoted, so any other option, a repeated one or
+# a stray word is refused (docs/protocol.md, difference 16). Strings take an
+# optional value ("" when none is given, as Getopt's ``:s``); flags take none.
+_STRINGS = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive')
+_FLAGS = ('verbose', 'help')
 _SHORT = {'a': 'action', 'o': 'output', 'v': 'verbose', 'h': 'help'}
-_ORIGINAL = ('action', 'output', 'provider', 'config_id', 'task_id', 'archive', 'verbose', 'help')
 
 USAGE = """Usage: bx-provider [-a ACTION] [-o json|plain] [options]
 Lists the provider plugins of this BitrixVM appliance, orders servers from
@@ -89,62 +74,27 @@ Options:
   -v, --verbose          accepted for compatibility; does nothing
   -h, --help             print this text
 
-Options of this implementation:
-      --timeout SECONDS  limit for each provider call (default: 60)
-      --max_output BYTES limit for what a provider call may print on stdout,
-                         and on stderr (default: 16777216)
-      --workers N        provider calls run at once by list and orders_list
-                         (default: 8; 1 = one after another)
-      --providers_dir DIR  providers root (default: /opt/webdir/providers)
-      --pool_dir DIR     server pool folder (default: /etc/ansible)
-      --owner USER, --group GROUP
-                         owner of an installed plugin (default: bitrix:bitrix)
-      --force            install: reinstall the same archive; uninstall: remove
-                         even with orders that are not complete
-      --retry_failed     order_to_host: retry a pool-add that failed before
-      --no_setup_job     order_to_host: do not start the pool set-up playbook
-                         (started by default after an add, as a background job)
-      --jobs_dir DIR     where the set-up job's folder is made
-                         (default: /opt/webdir/temp)
-      --ansible_playbook PATH
-                         the ansible-playbook that runs the set-up job
-                         (default: /usr/bin/ansible-playbook)
-
-Short options can be bundled (-vo json). The exit status is the error code
-of the result (0 on success); this text is printed with status 0.
+Every option may be given once; any other word is refused. Folders, limits
+and the pool set-up job are this command's settings, %s
+(see docs/bx-provider.md). Short options can be bundled (-vo json). The exit status is the error code of the result (0 on success);
+this text is printed with status 0.
 """
-
-
-def _defaults():
-    options = dict((name, None) for name in _STRINGS)
-    options.update(dict((name, False) for name in _FLAGS))
-    options.update(action='list', output='plain', providers_dir=DEFAULT_PROVIDERS_DIR,
-                   pool_dir=_pool.DEFAULT_POOL_DIR, owner=_plugin.DEFAULT_OWNER, group=_plugin.DEFAULT_OWNER, timeout=DEFAULT_TIMEOUT,
-                   workers=_actions.DEFAULT_WORKERS, max_output=_runner.DEFAULT_MAX_OUTPUT,
-                   jobs_dir=_setup_job.DEFAULT_JOBS_DIR, ansible_playbook=_setup_job.DEFAULT_ANSIBLE_PLAYBOOK)
-    return options
 
 
 class _OptionError(Exception):
     pass
 
 
-def _long_name(text):
-    """The option a ``--text`` names: exact, or a unique prefix (as Getopt).
+def _shown(word):
+    """A word of the command line, quoted, control characters escaped, cut."""
+    text = repr(word[:80])
+    return text + '...' if len(word) > 80 else text
 
-    Prefixes of the original's options resolve as they did there, whatever
-    options this implementation adds.
-    """
-    names = _STRINGS + _INTEGERS + _FLAGS
-    if text in names:
+
+def _long_name(text):
+    if text in _STRINGS or text in _FLAGS:
         return text
-    if text in _SHORT:
-        return _SHORT[text]
-    for group in (_ORIGINAL, names):
-        found = [name for name in group if text and name.startswith(text)]
-        if len(found) == 1:
-            return found[0]
-    raise _OptionError('Unknown option: %s' % text)
+    raise _OptionError('Unknown option: %s' % _shown(text)[1:-1])
 
 
 def _takes_next(argv, index):
@@ -152,69 +102,64 @@ def _takes_next(argv, index):
     return index + 1 < len(argv) and not (argv[index + 1].startswith('-') and argv[index + 1] != '-')
 
 
-def _integer(name, value):
-    try:
-        return int(value)
-    except ValueError:
-        raise _OptionError('Value "%s" invalid for option %s (number expected)' % (value, name))
-
-
 def parse_args(argv):
-    """``(options, problem)``: the options as a dict, and the first option error or None."""
-    options = _defaults()
-    problem = None
+    """``(options, problem)``: the options as a dict, and the first error or None."""
+    options = dict((name, None) for name in _STRINGS)
+    options.update(dict((name, False) for name in _FLAGS))
+    options.update(action='list', output='plain')
+    seen = set()
     index = 0
-    while index < len(argv):
-        arg = argv[index]
-        try:
-            if arg == '--':
-                break
-            if arg.startswith('--'):
+    try:
+        while index < len(argv):
+            arg = argv[index]
+            if arg.startswith('--') and arg != '--':
                 text, has_value, value = arg[2:].partition('=')
-                name = _long_name(text)
-                index = _set(options, argv, index, name, value if has_value else None)
-            elif arg.startswith('-') and arg != '-':
-                index = _set_bundle(options, argv, index)
-        except _OptionError as exc:
-            problem = problem or str(exc)
-        index += 1
-    return options, problem
+                index = _set(options, seen, argv, index, _long_name(text), value if has_value else None)
+            elif arg.startswith('-') and arg not in ('-', '--'):
+                index = _set_bundle(options, seen, argv, index)
+            else:
+                raise _OptionError('Unexpected argument: %s' % _shown(arg))
+            index += 1
+    except _OptionError as exc:
+        return options, str(exc)
+    return options, None
 
 
-def _set(options, argv, index, name, value):
+def _set(options, seen, argv, index, name, value):
     """Store option ``name`` (``value`` None: not attached); returns the last index used."""
+    if name in seen:
+        raise _OptionError('Option %s given more than once' % name)
+    seen.add(name)
     if name in _FLAGS:
         if value is not None:
             raise _OptionError('Option %s does not take an argument' % name)
         options[name] = True
         return index
-    if value is None and name in _INTEGERS:
-        if index + 1 >= len(argv):
-            raise _OptionError('Option %s requires an argument' % name)
-        index += 1
-        value = argv[index]
-    elif value is None:
+    if value is None:
         if _takes_next(argv, index):
             index += 1
             value = argv[index]
         else:
             value = ''
-    options[name] = _integer(name, value) if name in _INTEGERS else value
+    options[name] = value
     return index
 
 
-def _set_bundle(options, argv, index):
+def _set_bundle(options, seen, argv, index):
     """``-vo json``, ``-ojson``: flags, then at most one option taking a value."""
     bundle = argv[index][1:]
     for position, letter in enumerate(bundle):
         if letter not in _SHORT:
-            raise _OptionError('Unknown option: %s' % letter)
+            raise _OptionError('Unknown option: %s' % _shown(letter)[1:-1])
         name = _SHORT[letter]
         if name in _FLAGS:
+            if name in seen:
+                raise _OptionError('Option %s given more than once' % name)
+            seen.add(name)
             options[name] = True
             continue
         rest = bundle[position + 1:]
-        return _set(options, argv, index, name, rest if rest else None)
+        return _set(options, seen, argv, index, name, rest if rest else None)
     return index
 
 
@@ -224,13 +169,12 @@ def _order_to_host_action(providers, options, warnings):
     """docs/protocol.md 6.7 and 8, with the command's own answers (docs/protocol.md, differences 7, 15)."""
     copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
     added = _order_to_host.order_to_host(providers, options['provider'], options['task_id'],
-                                         _order_to_host.PoolTarget(options['pool_dir']), copy_key,
-                                         retry_failed=options['retry_failed'])
+                                         _order_to_host.PoolTarget(options['pool_dir']), copy_key)
     if added.state == 'complete':
         # docs/protocol.md, difference 7: the web interface reads only the exit
         # status, so a second "add" of a complete order keeps the original's error 1.
         raise BxError(added.message)
-    if added.changed and not options['no_setup_job']:
+    if added.changed and options['setup_job']:
         # The server is in the pool now (or was, by an interrupted run):
         # start its set-up as the original did; the add stands either way.
         try:
@@ -242,12 +186,12 @@ def _order_to_host_action(providers, options, warnings):
 
 def _install(providers, options):
     result = _plugin.install(providers, options['provider'], options['archive'], owner=options['owner'],
-                             group=options['group'], force=options['force'])
+                             group=options['group'])
     return {'message': result['message']}
 
 
 def _uninstall(providers, options):
-    return {'message': _plugin.remove(providers, options['provider'], force=options['force'])['message']}
+    return {'message': _plugin.remove(providers, options['provider'])['message']}
 
 
 def _query(name):
@@ -428,19 +372,40 @@ def exit_status(document):
     return number if 0 < number < 256 else 1
 
 
-def main(argv, stdout, stderr=None, runner=_runner.run):
-    """Run the command for ``argv`` (without the program name); returns the exit status."""
+def _wants_json(argv):
+    """After a refused command line, whether it asked for JSON anywhere (the
+    web interface puts ``-o json`` last, after the values it pasted in)."""
+    pairs = zip(argv, argv[1:] + [''])
+    return any(word in ('-ojson', '--output=json') or (word in ('-o', '--output') and after == 'json')
+               for word, after in pairs)
+
+
+def main(argv, stdout, stderr=None, runner=_runner.run, settings=None, settings_file=None):
+    """Run the command for ``argv`` (without the program name); returns the exit status.
+
+    The command's own settings are ``settings`` (a dict, fixed at build time
+    or by a test) or else read from ``settings_file`` (_settings.load), else
+    the defaults; never from ``argv``.
+    """
     options, problem = parse_args(argv)
     output = options['output'] if options['output'] in OUTPUTS else 'plain'
     if problem:
         document = BxError(problem).document()
+        output = 'json' if _wants_json(argv) else output
     elif options['help'] or options['action'] not in ACTIONS or options['output'] not in OUTPUTS:
-        stdout.write(USAGE)
+        where = 'fixed in its build' if settings is not None or not settings_file else 'in ' + settings_file
+        stdout.write(USAGE % where)
         return 0
     else:
         warnings = []
         try:
-            document = run_action(options, runner, warnings)
+            if settings is None:
+                settings = _settings.load(settings_file) if settings_file else _settings.settings()
+            else:
+                settings = _settings.settings(settings)
+            document = run_action(dict(settings, **options), runner, warnings)
+        except BxError as exc:
+            document = exc.document()
         except Exception as exc:  # pylint: disable=broad-except
             # A defect of ours still ends as a document, never as a traceback.
             document = BxError('%s: internal error in action %s: %s: %s'

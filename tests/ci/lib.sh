@@ -34,7 +34,7 @@ pybin_dir() {
 NOX_PYTHON=3.11
 ensure_nox_venv() {
     local py
-    py="$(find_python "$NOX_PYTHON")" || die "Python $NOX_PYTHON not found (needed for nox)"
+    py="$(find_python "$NOX_PYTHON")" || die "Python $NOX_PYTHON not found (needed for nox; see README.md, Quick start)"
     build_venv "$CACHE/venv-nox" "$REPO/tests/requirements-nox.txt" "$py"
 }
 
@@ -43,7 +43,7 @@ ensure_venv() {
     local core="$1" req py
     req="$REPO/tests/requirements-ansible-$core.txt"
     [ -f "$req" ] || die "no $req"
-    py="$(find_python "${CORE_PYTHON[$core]}")" || die "Python ${CORE_PYTHON[$core]} not found (needed for ansible-core $core; expected under ~/.pyenv/versions)"
+    py="$(find_python "${CORE_PYTHON[$core]}")" || die "Python ${CORE_PYTHON[$core]} not found (needed for ansible-core $core; expected as ~/.pyenv/versions/X.Y.*/bin/pythonX.Y or /usr/bin/pythonX.Y: see README.md, Quick start)"
     build_venv "$CACHE/venv-$core" "$req" "$py"
 }
 

@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 #
 # `molecule test` of one scenario under extensions/molecule/, from the working
-# tree, with the ansible-core 2.19 venv. Molecule's prerun is off in the
+# tree, with the venv of the main ansible-core line (tests/cores.txt). Molecule's prerun is off in the
 # scenarios (it would install the collection into ~/.ansible); the
 # collection's FQCNs resolve through .cache/collections instead.
 # Usage: tests/ci/molecule.sh SCENARIO
@@ -12,7 +12,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
 scenario="${1:?usage: molecule.sh SCENARIO}"
-venv="$(ensure_venv 2.19)"
+venv="$(ensure_venv "$MAIN_CORE")"
 colls="$(collections_path)"
 export PATH="$venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$colls"

@@ -48,13 +48,16 @@ bgstep() { BG=1 step "$@"; }
 # Every check is a nox session (noxfile.py, antsibull-nox.toml; `nox -l`),
 # run through tests/ci/nox.sh; setup builds the pinned venvs they share.
 step setup                 always       tests/ci/setup.sh
-step sanity                sanity       tests/ci/parallel.sh "tests/ci/nox.sh -s ansible-test-sanity-2.16" "tests/ci/nox.sh -s ansible-test-sanity-2.19" "tests/ci/nox.sh -s ansible-test-sanity-2.21"
+# The ansible-core lines come from tests/cores.txt (tools/lib.sh: CORES, MAIN_CORE).
+sanity_runs=()
+for core in $CORES; do sanity_runs+=("tests/ci/nox.sh -s ansible-test-sanity-$core"); done
+step sanity                sanity       tests/ci/parallel.sh "${sanity_runs[@]}"
 # From here two lanes: the steps one after the other, the background queue
 # beside them. molecule and integration each keep one core busy, so they run
 # side by side; the rest of the queue fills the gaps beside units and e2e.
-bgstep integration-2.19    integration  tests/ci/nox.sh -s integration-2.19
-bgstep integration-2.16    integration  tests/ci/nox.sh -s integration-2.16
-bgstep integration-2.21    integration  tests/ci/nox.sh -s integration-2.21
+for core in $MAIN_CORE ${CORES//$MAIN_CORE/}; do   # the main line's first: it takes longest
+    bgstep "integration-$core"  integration  tests/ci/nox.sh -s "integration-$core"
+done
 step molecule-provider     integration  tests/ci/nox.sh -s molecule
 bgstep cli                 units        tests/ci/nox.sh -s cli
 bgstep webui               units        tests/ci/nox.sh -s webui
@@ -66,10 +69,12 @@ bgstep antsibull-changelog lint         tests/ci/nox.sh -s changelog
 bgstep docs                docs         tests/ci/nox.sh -s docs
 bgstep build-import-check  ecosystem    tests/ci/nox.sh -s build-import-check
 # the real-timing tests (answers after silences) test the collection's own
-# runner, the same on every ansible-core: they run once, with 2.19
-step units-2.19            units        tests/ci/nox.sh -s units-unprivileged-2.19
-step units-2.16            units        tests/ci/nox.sh -s units-2.16 -- -m "not real_timing"
-step units-2.21            units        tests/ci/nox.sh -s units-2.21 -- -m "not real_timing"
+# runner, the same on every ansible-core: they run once, on the main line,
+# whose units run as an unprivileged user
+step "units-$MAIN_CORE"    units        tests/ci/nox.sh -s units-unprivileged
+for core in $CORES; do
+    [ "$core" = "$MAIN_CORE" ] || step "units-$core" units tests/ci/nox.sh -s "units-$core" -- -m "not real_timing"
+done
 step e2e-lab-provider      e2e          tests/ci/nox.sh -s e2e-lab-provider
 step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
 step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo

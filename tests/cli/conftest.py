@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -20,18 +21,30 @@ import sys
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BUILD = os.path.join(REPO, 'tools', 'build_bx_provider.py')
+BUILD = os.path.join(REPO, 'plugins', 'plugin_utils', 'bx_provider_build.py')
 VENV = os.path.join(REPO, '.cache', 'bx-provider-venv-py%d.%d' % sys.version_info[:2])
 
 
-def build(output):
-    subprocess.run([sys.executable, BUILD, '--output', output], check=True, stdout=subprocess.PIPE)
+def build(output, settings=None, settings_file=None):
+    """Build the command; ``settings`` (a dict) are fixed in the build instead of read from root's file."""
+    extra = [] if settings is None else ['--settings', json.dumps(settings)]
+    extra += [] if settings_file is None else ['--settings-file', settings_file]
+    subprocess.run([sys.executable, BUILD, '--output', output] + extra, check=True, stdout=subprocess.PIPE)
     return output
 
 
 @pytest.fixture(scope='session')
 def zipapp(tmp_path_factory):
+    """The command as the role builds it: settings from /etc/bitrix-bxenv/bx-provider.json."""
     return build(str(tmp_path_factory.mktemp('zipapp') / 'bx-provider'))
+
+
+@pytest.fixture
+def command(tmp_path):
+    """``command(**settings)``: a command built with these settings fixed (tests may; the role never does)."""
+    def make(**settings):
+        return build(str(tmp_path / ('bx-provider-%d' % len(os.listdir(str(tmp_path))))), settings)
+    return make
 
 
 def _make_venv(path):

@@ -9,11 +9,14 @@ __metaclass__ = type
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import time
 import zipfile
+
+import pytest
 
 from tests.cli.conftest import REPO, build
 from tests.unit.fakes import calls, make_provider, make_script_provider, raw, slow, wait_gone
@@ -74,21 +77,21 @@ def test_build_makes_the_output_folder(zipapp, tmp_path):
 def test_build_refuses_a_core_that_needs_ansible(tmp_path):
     # A copy of the sources where _cli.py pulls in the AnsibleModule glue.
     copy = str(tmp_path / 'repo')
-    shutil.copytree(os.path.join(REPO, 'tools'), os.path.join(copy, 'tools'))
-    shutil.copytree(os.path.join(REPO, 'plugins', 'module_utils'), os.path.join(copy, 'plugins', 'module_utils'))
+    for folder in ('module_utils', 'plugin_utils'):
+        shutil.copytree(os.path.join(REPO, 'plugins', folder), os.path.join(copy, 'plugins', folder))
     cli = os.path.join(copy, 'plugins', 'module_utils', '_cli.py')
     with open(cli, 'a') as handle:
         handle.write('\nfrom ansible_collections.bitrix.bxenv.plugins.module_utils import _module  # noqa\n')
     output = str(tmp_path / 'bx-provider')
-    proc = subprocess.run([sys.executable, os.path.join(copy, 'tools', 'build_bx_provider.py'), '--output', output],
+    proc = subprocess.run([sys.executable, os.path.join(copy, 'plugins', 'plugin_utils', 'bx_provider_build.py'), '--output', output],
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, check=False)
     assert proc.returncode == 1
-    assert proc.stderr == ('build_bx_provider: plugins/module_utils/_module.py imports ansible.module_utils.basic: '
+    assert proc.stderr == ('bx_provider_build: plugins/module_utils/_module.py imports ansible.module_utils.basic: '
                            'the command must run without ansible-core\n')
     assert not os.path.exists(output)
 
 
-def test_order_flow_without_ansible(zipapp, bare_python, tmp_path):
+def test_order_flow_without_ansible(command, bare_python, tmp_path):
     """The appliance case: ``bx-provider`` started by its shebang on a Python with jsonschema only."""
     root = str(tmp_path / 'providers')
     holder = make_provider(root, 'sp', {
@@ -97,7 +100,8 @@ def test_order_flow_without_ansible(zipapp, bare_python, tmp_path):
         'order_status': {'status': 'in_progress'},
     })
     env = on_path(bare_python)
-    common = ['--providers_dir', root]
+    zipapp = command(providers_dir=root)
+    common = []
     assert run(zipapp, *common, env=env) == (0, 'provider:status:sp:enabled\n', '')
     assert run(zipapp, '-o', 'json', *common, env=env) == (0, '{"params":{"providers":{"sp":{"status":"enabled"}}}}', '')
     assert run(zipapp, '-a', 'configs', '--provider', 'sp', *common, env=env) == (
@@ -114,39 +118,40 @@ def test_order_flow_without_ansible(zipapp, bare_python, tmp_path):
                              ['help'], ['order_status', 't1'], ['help'], ['order_status', 't1']]
 
 
-def test_errors_and_usage_without_ansible(zipapp, bare_python, tmp_path):
+def test_errors_and_usage_without_ansible(command, bare_python, tmp_path):
     root = str(tmp_path / 'providers')
     make_provider(root, 'sp')
     env = on_path(bare_python)
+    zipapp = command(providers_dir=root)
     assert run(zipapp, '-o', 'json', '--bogus', env=env) == (1, '{"error":1,"message":"Unknown option: bogus"}', '')
     rc, out, err = run(zipapp, '-h', env=env)
     assert (rc, out.startswith(USAGE_START), err) == (0, True, '')
     assert run(zipapp, '-a', 'list|x', env=env) == (0, out, '')
     assert run(zipapp, '-o', 'yaml', env=env) == (0, out, '')
     assert run(zipapp, '-a', 'pool', env=env) == (1, 'message:Unknown action=pool\nerror:1\n', '')
-    assert run(zipapp, '-a', 'order', '--provider', 'sp', '--providers_dir', root, env=env) == (
+    assert run(zipapp, '-a', 'order', '--provider', 'sp', env=env) == (
         1, 'message:bxProvider::order2Provider: You must provide config_id for order\nerror:1\n', '')
 
 
-def test_provider_code_and_timeout(zipapp, bare_python, tmp_path):
+def test_provider_code_and_timeout(command, bare_python, tmp_path):
     root = str(tmp_path / 'providers')
     coded = make_provider(root, 'coded', {'configs': {'error': '3', 'error_message': 'later'}})
     make_provider(root, 'slow', {'configs': raw('{}', sleep=30)})
     env = on_path(bare_python)
-    assert run(zipapp, '-o', 'json', '-a', 'configs', '--provider', 'coded', '--providers_dir', root, env=env) == (
+    zipapp = command(providers_dir=root, timeout=1)
+    assert run(zipapp, '-o', 'json', '-a', 'configs', '--provider', 'coded', env=env) == (
         3, '{"error":"3","message":"cmd=`%s configs` return later"}' % os.path.join(coded, 'bin', 'coded'), '')
-    rc, out, err = run(zipapp, '-o', 'json', '-a', 'configs', '--provider', 'slow', '--providers_dir', root,
-                       '--timeout', '1', env=env)
+    rc, out, err = run(zipapp, '-o', 'json', '-a', 'configs', '--provider', 'slow', env=env)
     assert rc == 1 and 'timed out after 1 s' in json.loads(out)['message']
 
 
-def test_utf8_under_the_c_locale(zipapp, bare_python, tmp_path):
+def test_utf8_under_the_c_locale(command, bare_python, tmp_path):
     root = str(tmp_path / 'providers')
     holder = make_provider(root, 'sp', {'order_status': {'status': 'в работе'}})
     env = dict(on_path(bare_python), LC_ALL='C', LANG='C')
     env.pop('PYTHONIOENCODING', None)
-    rc, out, err = run(zipapp, '-o', 'json', '-a', 'order_status', '--provider', 'sp', '--task_id', 'заказ-1',
-                       '--providers_dir', root, env=env)
+    rc, out, err = run(command(providers_dir=root), '-o', 'json', '-a', 'order_status', '--provider', 'sp',
+                       '--task_id', 'заказ-1', env=env)
     assert (rc, out, err) == (0, '{"params":{"provider_order":{"sp":{"status":"в работе"}}}}', '')
     assert calls(holder)[-1] == ['order_status', 'заказ-1']
 
@@ -162,7 +167,7 @@ def test_without_jsonschema_says_so(zipapp, tmp_path):
     assert run(zipapp, '-h', python=python)[0] == 0
 
 
-def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path):
+def test_hostile_providers_end_in_error_documents(command, bare_python, tmp_path):
     """A child left holding stdout (even in its own session), a flood, a slow answer."""
     root = str(tmp_path / 'providers')
     pidfile = str(tmp_path / 'pid')
@@ -170,7 +175,8 @@ def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path)
     make_script_provider(root, 'flood', 'yes')
     make_provider(root, 'slow', {'configs': slow({'status': 'ok', 'configurations': []}, 1.0)})
     python = os.path.join(bare_python, 'python3')
-    common = ('--providers_dir', root, '-o', 'json', '--timeout', '2')
+    zipapp = command(providers_dir=root, timeout=2)
+    common = ('-o', 'json')
 
     started = time.monotonic()
     rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'holder', python=python, *common)
@@ -179,10 +185,49 @@ def test_hostile_providers_end_in_error_documents(zipapp, bare_python, tmp_path)
     with open(pidfile) as handle:
         assert wait_gone(int(handle.read()))
 
-    rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'flood', '--max_output', '65536', python=python,
-                       *common)
+    rc, out, err = run(command(providers_dir=root, timeout=2, max_output=65536), '-a', 'configs', '--provider',
+                       'flood', python=python, *common)
     assert rc == 1 and 'wrote more than 65536 bytes on stdout and was killed' in json.loads(out)['message']
 
     rc, out, err = run(zipapp, '-a', 'configs', '--provider', 'slow', python=python, *common)
     assert (rc, json.loads(out)) == (0, {'params': {'provider_configs': {'slow': {'status': 'ok',
                                                                                   'configurations': []}}}})
+
+
+def test_settings_come_from_roots_file_fixed_at_build_time(bare_python, tmp_path):
+    """docs/protocol.md, difference 16: the build names the settings file; the command line cannot."""
+    if os.getuid() != 0:
+        pytest.fail('the command trusts only a settings file of root: run this suite as root (tests/README.md)')
+    root = str(tmp_path / 'providers')
+    make_provider(root, 'sp')
+    etc = tmp_path / 'etc'
+    etc.mkdir()
+    os.chmod(str(etc), 0o755)
+    settings_file = str(etc / 'bx-provider.json')
+    zipapp = build(str(tmp_path / 'bx-provider'), settings_file=settings_file)
+    env = on_path(bare_python)
+    # No file: the appliance's defaults, whatever the line says.
+    rc, out, err = run(zipapp, '-o', 'json', '--providers_dir', root, env=env)
+    assert (rc, json.loads(out)) == (1, {'error': 1, 'message': 'Unknown option: providers_dir'})
+    with open(settings_file, 'w') as handle:
+        json.dump({'providers_dir': root}, handle)
+    os.chmod(settings_file, 0o644)
+    assert run(zipapp, '-o', 'json', env=env) == (0, '{"params":{"providers":{"sp":{"status":"enabled"}}}}', '')
+    os.chmod(settings_file, 0o664)
+    rc, out, err = run(zipapp, '-o', 'json', env=env)
+    assert (rc, json.loads(out)) == (1, {'error': 1, 'message': 'bx-provider-bxenv: %s is writable by others than '
+                                         'its owner; refusing to trust it' % settings_file})
+    os.chmod(settings_file, 0o644)
+    os.chown(settings_file, 65534, 65534)
+    rc, out, err = run(zipapp, '-o', 'json', env=env)
+    assert (rc, json.loads(out)['message']) == (1, 'bx-provider-bxenv: %s belongs to uid 65534, not to root; '
+                                                   'refusing to trust it' % settings_file)
+
+
+def test_the_default_build_reads_the_appliance_settings_file(zipapp):
+    """The builder's default is the core's (the builder does not import the core)."""
+    with open(os.path.join(REPO, 'plugins', 'module_utils', '_settings.py')) as handle:
+        default = re.search(r"^DEFAULT_SETTINGS_FILE = '([^']+)'$", handle.read(), re.M).group(1)
+    with zipfile.ZipFile(zipapp) as archive:
+        member = archive.read('bx_provider_settings.py').decode('utf-8')
+    assert "SETTINGS_FILE = %r\nSETTINGS = None\n" % default in member

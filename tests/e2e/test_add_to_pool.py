@@ -59,13 +59,13 @@ def test_order_placed_earlier_is_added_then_rerun_changes_nothing(appliance):
     assert counts['localhost']['changed'] == 1   # the pool add; no order placed
     assert counts['server2']['changed'] == 1     # the set-up playbook wrote its file
     assert counts['server2']['failed'] == 0
-    assert 'TASK [Order a server' in first.stdout and 'skipping: [localhost]' in first.stdout
+    assert 'TASK [bitrix.bxenv.add_to_pool : Order a server' in first.stdout and 'skipping: [localhost]' in first.stdout
 
     with open(appliance['hosts']) as handle:
         hosts = handle.read()
     address = re.search(r'(?m)^server2 ansible_ssh_host=(10\.214\.\d+\.2)$', hosts).group(1)
     assert hosts.index('server2 ansible_ssh_host=') < hosts.index('server1 ')   # in [bitrix-hosts]
-    summary = first.stdout[first.stdout.index('TASK [Summary]'):]
+    summary = first.stdout[first.stdout.index('TASK [bitrix.bxenv.add_to_pool : Summary]'):]
     assert 'provider: netns_lab, task id: %s (Server=%s is added to the pool)' % (task_id, address) in summary
     assert 'server: server2 at %s' % address in summary
     assert 'pool groups: bitrix-hosts' in summary
@@ -110,9 +110,12 @@ def test_setup_playbook_off_then_failing_is_reported(appliance):
 def test_inputs_are_checked_before_anything_runs(appliance):
     both = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_task_id=1001')
     assert both.returncode != 0
-    assert 'either bx_task_id (an order placed earlier) or bx_config_id' in both.stdout
+    assert 'Give bx_task_id (an order placed earlier) or bx_config_id (to order a server now)' in both.stdout
     neither = helpers.add_to_pool(appliance)
-    assert neither.returncode != 0 and 'Give bx_provider and either' in neither.stdout
+    assert neither.returncode != 0 and 'not both and not neither' in neither.stdout
+    # The role's argument specs check the rest before any task runs.
+    typo = helpers.add_to_pool(appliance, 'bx_config_id=3', 'bx_wait_timeout=soon')
+    assert typo.returncode != 0 and "bx_wait_timeout" in typo.stdout and 'int' in typo.stdout
     unused, listed = helpers.plugin(appliance['holder'], 'list')
     assert listed['orders'] == []
 

@@ -26,8 +26,9 @@ import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CACHE = os.environ.get('BXENV_CI_CACHE') or os.path.join(REPO, '.cache')
-# ansible-core lines the collection is tested with (venvs from tests/ci/setup.sh).
-CORES = ('2.16', '2.19', '2.21')
+# ansible-core lines the collection is tested with (tests/cores.txt; venvs from tests/ci/setup.sh).
+with open(os.path.join(REPO, 'tests', 'cores.txt')) as _handle:
+    CORES = tuple(line.split()[0] for line in _handle if line.strip() and not line.startswith('#'))
 FAKE_PROVIDER = os.path.join(REPO, 'tests', 'integration', 'targets', 'setup_fake_provider', 'files',
                              'fake_provider.py')
 

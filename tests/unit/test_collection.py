@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import json
 import os
+import re
 
 import yaml
 
@@ -31,3 +32,28 @@ def test_published_schemas_match_the_code():
                      for name in os.listdir(folder) if name.endswith('.json'))
     expected = dict(_schemas.REPLY_SCHEMAS, error=_schemas.ERROR_REPLY)
     assert published == expected
+
+
+def _cores():
+    """``[(line, python, main)]`` of tests/cores.txt, the one list of supported ansible-core lines."""
+    with open(os.path.join(REPO, 'tests', 'cores.txt')) as handle:
+        rows = [line.split() for line in handle if line.strip() and not line.startswith('#')]
+    return [(row[0], row[1], row[2:] == ['main']) for row in rows]
+
+
+def test_the_supported_releases_are_one_list():
+    cores = _cores()
+    assert [main for line, python, main in cores].count(True) == 1
+    with open(os.path.join(REPO, 'meta', 'runtime.yml')) as handle:
+        assert yaml.safe_load(handle)['requires_ansible'] == '>=%s.0' % cores[0][0]
+    # The README's "Tested with" table names each line, its pinned version and Python.
+    with open(os.path.join(REPO, 'README.md')) as handle:
+        readme = handle.read()
+    table = readme[readme.index('## Tested with'):]
+    rows = re.findall(r'(?m)^\| (\d+\.\d+)\.\d+ \| (\d+\.\d+) \|', table)
+    for line, python, main in cores:
+        with open(os.path.join(REPO, 'tests', 'requirements-ansible-%s.txt' % line)) as handle:
+            pinned = re.search(r'(?mi)^ansible-core==(\S+)$', handle.read()).group(1)
+        assert '| %s | %s |' % (pinned, python) in table
+    assert rows == [(line, python) for line, python, main in cores]
+    assert 'Controller: ansible-core %s or newer' % cores[0][0] in readme

@@ -30,6 +30,7 @@ import sys
 
 import pytest
 
+from tests.cli.conftest import build
 from tests.unit.fakes import (
     FULL_HELP, finished_jobs, make_ansible_playbook, make_provider, playbook_calls, set_replies, slow)
 from tests.unit.plugins.module_utils.pool_helpers import make_pool
@@ -53,7 +54,7 @@ if argv[:2] == ['-u', 'root']:
 if argv[:1] != [{bx_provider!r}]:
     sys.exit('sudo (test shim): unexpected command %r' % argv)
 environ = dict(os.environ, PATH={path!r})
-os.execve({command!r}, [{command!r}] + {options!r} + argv[1:], environ)
+os.execve({command!r}, [{command!r}] + argv[1:], environ)
 '''
 
 
@@ -63,7 +64,7 @@ def replies(order_status):
 
 
 @pytest.fixture
-def appliance(tmp_path, zipapp, bare_python):
+def appliance(tmp_path, bare_python):
     """Providers, a pool, a jobs folder, a fake ansible-playbook and the sudo shim."""
     if shutil.which('php') is None:
         pytest.fail('php is not installed: tests/ci/setup.sh installs php-cli')
@@ -87,10 +88,12 @@ def appliance(tmp_path, zipapp, bare_python):
     shim = tmp_path / 'shim'
     shim.mkdir()
     log = str(tmp_path / 'sudo.log')
-    options = ['--providers_dir', root, '--pool_dir', pool, '--jobs_dir', jobs, '--ansible_playbook', playbook]
+    # The test's folders are fixed in this build; the line the web interface writes cannot change them.
+    command = build(str(tmp_path / 'bx-provider'), {'providers_dir': root, 'pool_dir': pool, 'jobs_dir': jobs,
+                                                    'ansible_playbook': playbook})
     with open(str(shim / 'sudo'), 'w') as handle:
-        handle.write(SUDO.format(python=sys.executable, log=log, bx_provider=BX_PROVIDER, command=zipapp,
-                                 options=options, path=bare_python + ':/usr/sbin:/usr/bin:/sbin:/bin'))
+        handle.write(SUDO.format(python=sys.executable, log=log, bx_provider=BX_PROVIDER, command=command,
+                                 path=bare_python + ':/usr/sbin:/usr/bin:/sbin:/bin'))
     os.chmod(str(shim / 'sudo'), 0o755)
     return {'root': root, 'holder': holder, 'pool': pool, 'jobs': jobs, 'playbook': playbook, 'log': log,
             'path': str(shim) + ':/usr/sbin:/usr/bin:/sbin:/bin'}
@@ -193,3 +196,26 @@ def test_an_add_without_a_jobs_folder_still_succeeds(appliance):
     assert web(appliance, 'order_to_host', 'sp', 'web7')['ok'] is True
     assert task_file(appliance, 'web7') == 'complete: Server=%s is added to the pool' % SERVER
     assert playbook_calls(appliance['playbook']) == []
+
+
+@pytest.mark.parametrize('view, pasted', [
+    # A pasted value with spaces becomes more words of the command line: each
+    # once reached a setting, a second action or another order.
+    (['configs'], 'sp --providers_dir /tmp'),
+    (['configs'], 'sp -a uninstall --force'),
+    (['configs'], 'sp --ansible_playbook=/tmp/x'),
+    (['order', 'sp'], '2 --pool_dir /tmp'),
+    (['order_to_host', 'sp'], 'web1 x'),
+    (['order_to_host', 'sp'], 'web1 --retry_failed'),
+    (['order_to_host', 'sp'], 'web1 -a order_to_host'),
+])
+def test_pasted_words_are_refused(appliance, view, pasted):
+    """docs/protocol.md, difference 16: a refusal the web interface shows as an error; nothing runs."""
+    set_replies(appliance['holder'], replies({'status': 'finished', 'server': SERVER}))
+    os.makedirs(os.path.join(appliance['holder'], 'tasks'))
+    open(os.path.join(appliance['holder'], 'tasks', 'web1'), 'w').close()
+    assert web(appliance, *(view + [pasted])) == {'ok': False}
+    assert len(sudo_lines(appliance)[-1]) > 6, 'the value reached the command as several words'
+    assert os.listdir(os.path.join(appliance['holder'], 'tasks')) == ['web1'] and task_file(appliance, 'web1') == ''
+    assert not os.path.exists(os.path.join(appliance['holder'], 'calls.log')), 'no provider call'
+    assert os.path.isdir(appliance['holder']) and os.listdir(appliance['jobs']) == []

@@ -14,7 +14,7 @@
 # Needs root: the lab servers are network namespaces with their own sshd.
 # Installs what is missing: Debian packages (openssh-server for the lab
 # servers' sshd, openssh-client, iproute2, util-linux, openssl, python3-venv)
-# and the pinned venv that `make test` uses (.cache/venv-2.19).
+# and the pinned venv that `make test` uses (.cache/venv-<main line of tests/cores.txt>).
 #
 # Environment: BXENV_DEMO_DIR (sandbox, default .cache/demo),
 # BXENV_DEMO_CONFIG (configuration to order, default 2).
@@ -79,16 +79,16 @@ say "all installed"
 
 step "Python venv with ansible-core"
 mkdir -p "$CACHE"
-REQ="$REPO/tests/requirements-ansible-2.19.txt"
-if PY_CI="$(find_python "${CORE_PYTHON[2.19]}")" && venv_current "$CACHE/venv-2.19" "$REQ" "$PY_CI"; then
-    VENV="$CACHE/venv-2.19"
+REQ="$REPO/tests/requirements-ansible-$MAIN_CORE.txt"
+if PY_CI="$(find_python "${CORE_PYTHON[$MAIN_CORE]}")" && venv_current "$CACHE/venv-$MAIN_CORE" "$REQ" "$PY_CI"; then
+    VENV="$CACHE/venv-$MAIN_CORE"
     say "using make test's venv $VENV"
 else
     # Only what the demo needs, at make test's pinned versions (the full
     # test venv, with the linters, takes much longer to build).
     VENV="$CACHE/venv-demo"
     if [ ! -x "$VENV/bin/ansible-playbook" ]; then
-        PY="$(find_python "${CORE_PYTHON[2.19]}" || command -v python3)"
+        PY="$(find_python "${CORE_PYTHON[$MAIN_CORE]}" || command -v python3)"
         say "building $VENV with $("$PY" --version): ansible-core, jsonschema, PyYAML from PyPI (log: $VENV.log)"
         rm -rf "$VENV"
         "$PY" -m venv "$VENV" >"$VENV.log" 2>&1

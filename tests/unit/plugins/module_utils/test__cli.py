@@ -41,15 +41,15 @@ def sp(root):
     }, config=True)
 
 
-def run(root, *args):
-    """``bx-provider <args> --providers_dir <root>``: (rc, stdout, stderr)."""
+def run(root, *args, **settings):
+    """``bx-provider <args>`` with its settings fixed (``providers_dir`` ``root``): (rc, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
-    rc = _cli.main(list(args) + ['--providers_dir', root], out, err, runner=Runner())
+    rc = _cli.main(list(args), out, err, runner=Runner(), settings=dict(settings, providers_dir=root))
     return rc, out.getvalue(), err.getvalue()
 
 
-def run_json(root, *args):
-    rc, out, err = run(root, '-o', 'json', *args)
+def run_json(root, *args, **settings):
+    rc, out, err = run(root, '-o', 'json', *args, **settings)
     assert '\n' not in out, 'one line, no trailing newline'
     return rc, json.loads(out)
 
@@ -70,18 +70,7 @@ def mtime(holder, task_id):
     (['--task_id', '--provider', 'p'], {'task_id': '', 'provider': 'p'}),
     (['-o', '-a', 'list'], {'output': '', 'action': 'list'}),
     (['--config_id', '-'], {'config_id': '-'}),
-    (['--prov', 'p', '--conf', '3'], {'provider': 'p', 'config_id': '3'}),
-    (['--p', 'p', '--t', '9', '--po', '/x'], {'provider': 'p', 'task_id': '9', 'pool_dir': '/x'}),
-    (['--a', 'order', '--o', 'json', '--v'], {'action': 'order', 'output': 'json', 'verbose': True}),
-    (['list', '-a', 'status'], {'action': 'status'}),
-    (['--', '-a', 'status'], {'action': 'list'}),
-    (['--timeout', '5', '--workers=2'], {'timeout': 5, 'workers': 2}),
-    (['--provider', 'a', '--provider', 'b'], {'provider': 'b'}),
-    ([], {'no_setup_job': False, 'jobs_dir': '/opt/webdir/temp', 'ansible_playbook': '/usr/bin/ansible-playbook'}),
-    (['--no_setup_job', '--jobs_dir', '/j', '--ansible_playbook=/a'],
-     {'no_setup_job': True, 'jobs_dir': '/j', 'ansible_playbook': '/a'}),
-    (['--n', '--j', '/j', '--an', '/a', '--a', 'list'],
-     {'no_setup_job': True, 'jobs_dir': '/j', 'ansible_playbook': '/a', 'action': 'list'}),
+    (['--archive', '/tmp/p 1.tar.gz', '-h'], {'archive': '/tmp/p 1.tar.gz', 'help': True}),
 ])
 def test_parse_args(argv, expected):
     options, problem = _cli.parse_args(argv)
@@ -99,8 +88,21 @@ def test_options_not_given_are_none():
     (['-vx'], 'Unknown option: x'),
     (['--xyz'], 'Unknown option: xyz'),
     (['--verbose=1'], 'Option verbose does not take an argument'),
-    (['--timeout'], 'Option timeout requires an argument'),
-    (['--timeout', 'soon'], 'Value "soon" invalid for option timeout (number expected)'),
+    # docs/protocol.md, difference 16: the original's options exactly, each once, and nothing else.
+    (['--prov', 'p'], 'Unknown option: prov'),
+    (['--a', 'order'], 'Unknown option: a'),
+    (['--timeout', '5'], 'Unknown option: timeout'),
+    (['--providers_dir=/x'], 'Unknown option: providers_dir'),
+    (['--provider', 'a', '--provider', 'b'], 'Option provider given more than once'),
+    (['-a', 'status', '--action', 'uninstall'], 'Option action given more than once'),
+    (['-vv'], 'Option verbose given more than once'),
+    (['-v', '--verbose'], 'Option verbose given more than once'),
+    (['list', '-a', 'status'], "Unexpected argument: 'list'"),
+    (['--task_id', '1002', 'x'], "Unexpected argument: 'x'"),
+    (['--', '-a', 'status'], "Unexpected argument: '--'"),
+    (['-a', 'list', '-'], "Unexpected argument: '-'"),
+    (['--provider', 'p\n--x'], None),
+    (['--bad\x1b[2J'], 'Unknown option: bad\\x1b[2J'),
 ])
 def test_parse_args_problems(argv, problem):
     assert _cli.parse_args(argv)[1] == problem
@@ -114,7 +116,7 @@ def test_parse_args_problems(argv, problem):
 ])
 def test_usage(root, args):
     rc, out, err = run(root, *args)
-    assert (rc, out, err) == (0, _cli.USAGE, '')
+    assert (rc, out, err) == (0, _cli.USAGE % 'fixed in its build', '')
     for option in ('--action', '--output', '--provider', '--config_id', '--task_id', '--archive', '--verbose', '--help'):
         assert option in out
 
@@ -138,12 +140,14 @@ def test_pool_has_no_handler(root):
     assert run(root, '-a', 'pool') == (1, 'message:Unknown action=pool\nerror:1\n', '')
 
 
-@pytest.mark.parametrize('args, message', [
-    (['--timeout', '0'], 'bx-provider-bxenv: timeout must be a whole number of seconds from 1 to 86400, got 0'),
-    (['--workers', '0'], 'bx-provider-bxenv: workers must be a whole number from 1 to 64, got 0'),
+@pytest.mark.parametrize('settings, message', [
+    ({'timeout': 0}, 'bx-provider-bxenv: timeout must be a whole number of seconds from 1 to 86400, got 0'),
+    ({'workers': 0}, 'bx-provider-bxenv: workers must be a whole number from 1 to 64, got 0'),
+    ({'max_output': 10 ** 400}, 'bx-provider-bxenv: max_output must be a whole number of bytes from 1024 to'),
 ])
-def test_bad_extra_options(root, args, message):
-    assert run_json(root, *args) == (1, {'error': 1, 'message': message})
+def test_bad_settings(root, settings, message):
+    rc, document = run_json(root, **settings)
+    assert (rc, document['error']) == (1, 1) and document['message'].startswith(message)
 
 
 def test_verbose_is_accepted_and_writes_nothing(root, sp, tmp_path):
@@ -301,7 +305,7 @@ def test_stderr_of_a_failed_call_is_in_the_message(root):
 def test_timeout_kills_the_provider(root):
     # docs/protocol.md, difference 4.
     make_provider(root, 'slow', {'configs': raw('{}', sleep=30)})
-    rc, doc = run_json(root, '-a', 'configs', '--provider', 'slow', '--timeout', '1')
+    rc, doc = run_json(root, '-a', 'configs', '--provider', 'slow', timeout=1)
     assert rc == 1
     assert 'timed out after 1 s' in doc['message'] and 'killed' in doc['message']
 
@@ -548,9 +552,9 @@ def pool(tmp_path, monkeypatch):
     return {'path': path, 'keys': copier, 'jobs': jobs, 'playbook': make_ansible_playbook(tmp_path / 'bin')}
 
 
-def to_host(root, pool, *args):
-    return run(root, '-a', 'order_to_host', '--provider', 'p', '--pool_dir', pool['path'], '--jobs_dir', pool['jobs'],
-               '--ansible_playbook', pool['playbook'], *args)
+def to_host(root, pool, *args, **settings):
+    settings = dict(dict(pool_dir=pool['path'], jobs_dir=pool['jobs'], ansible_playbook=pool['playbook']), **settings)
+    return run(root, '-a', 'order_to_host', '--provider', 'p', *args, **settings)
 
 
 def only_job(pool, kind='common'):
@@ -565,7 +569,7 @@ def only_job(pool, kind='common'):
 def test_order_to_host_adds_the_server(root, pool):
     holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER, 'server_password': 'pw'}})
     add_task(holder, 't1')
-    assert to_host(root, pool, '--task_id', 't1', '-o', 'json', '--timeout', '7') == (
+    assert to_host(root, pool, '--task_id', 't1', '-o', 'json', timeout=7) == (
         0, '{"message":"Server=%s is added to the pool"}' % SERVER, '')
     keys = os.path.join(pool['path'], 'keys', 'id_rsa')
     assert pool['keys'].made == [(pool['path'], 7)]
@@ -627,18 +631,18 @@ def test_order_to_host_without_a_job_still_adds_and_says_why(root, pool, change,
 def test_order_to_host_no_setup_job(root, pool):
     holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
     add_task(holder, 't1')
-    assert to_host(root, pool, '--task_id', 't1', '--no_setup_job') == (
+    assert to_host(root, pool, '--task_id', 't1', setup_job=False) == (
         0, 'message:Server=%s is added to the pool\n' % SERVER, '')
     assert os.listdir(pool['jobs']) == [] and playbook_calls(pool['playbook']) == []
 
 
 def test_order_to_host_default_job_places(root, pool, monkeypatch):
-    """Without the options: /opt/webdir/temp and /usr/bin/ansible-playbook, as the original."""
+    """Without the settings: /opt/webdir/temp and /usr/bin/ansible-playbook, as the original."""
     started = []
     monkeypatch.setattr(_cli._setup_job, 'start', lambda *args: started.append(args))
     holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
     add_task(holder, 't1')
-    assert run(root, '-a', 'order_to_host', '--provider', 'p', '--task_id', 't1', '--pool_dir', pool['path'])[0] == 0
+    assert run(root, '-a', 'order_to_host', '--provider', 'p', '--task_id', 't1', pool_dir=pool['path'])[0] == 0
     assert started == [(pool['path'], '/opt/webdir/temp', '/usr/bin/ansible-playbook')]
 
 
@@ -674,12 +678,13 @@ def test_order_to_host_needs_a_task_file_and_a_task_id(root, pool):
         1, 'message:bxProvider::order_to_hostProvider: You must provide task_id for status request\nerror:1\n', '')
 
 
-def test_order_to_host_retry_failed(root, pool):
+def test_order_to_host_has_no_retry_option(root, pool):
+    """A failed add is retried with the module (retry_failed), never from the web interface's line."""
     holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
     add_task(holder, 't1', 'error: pool_not_created')
     assert to_host(root, pool, '--task_id', 't1', '--retry_failed') == (
-        0, 'message:Server=%s is added to the pool\n' % SERVER, '')
-    assert only_job(pool)[1]['rc'] == '0\n'
+        1, 'message:Unknown option: retry_failed\nerror:1\n', '')
+    assert pool['keys'].calls == [] and os.listdir(pool['jobs']) == []
 
 
 def test_install_uninstall_dispatch(root, monkeypatch):
@@ -689,23 +694,26 @@ def test_install_uninstall_dispatch(root, monkeypatch):
         DEFAULT_OWNER = 'bitrix'
 
         @staticmethod
-        def install(providers, name, src, owner, group, force):
-            seen.append(('install', name, src, owner, group, force))
+        def install(providers, name, src, owner, group):
+            seen.append(('install', name, src, owner, group))
             return {'changed': True, 'message': 'bxProvider: Provider data created, you can found it in %s'
                     % providers.holder(name), 'sha256': 'x'}
 
         @staticmethod
-        def remove(providers, name, force):
-            seen.append(('remove', name, force))
+        def remove(providers, name):
+            seen.append(('remove', name))
             return {'changed': True, 'message': 'bxProvider: Provider data deleted from %s' % providers.holder(name)}
 
     monkeypatch.setattr(_cli, '_plugin', Plugin)
     holder = os.path.join(root, 'p')
-    assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz', '--owner', 'web') == (
+    assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz', owner='web') == (
         0, {'message': 'bxProvider: Provider data created, you can found it in %s' % holder})
-    assert run_json(root, '-a', 'uninstall', '--provider', 'p', '--force') == (
+    assert run_json(root, '-a', 'uninstall', '--provider', 'p') == (
         0, {'message': 'bxProvider: Provider data deleted from %s' % holder})
-    assert seen == [('install', 'p', '/tmp/p.tar.gz', 'web', 'bitrix', False), ('remove', 'p', True)]
+    # No --force from the command line: a pasted value cannot remove a provider with pending orders.
+    assert run_json(root, '-a', 'uninstall', '--provider', 'p', '--force') == (
+        1, {'error': 1, 'message': 'Unknown option: force'})
+    assert seen == [('install', 'p', '/tmp/p.tar.gz', 'web', 'bitrix'), ('remove', 'p')]
 
 
 def test_internal_error_is_a_document(root, monkeypatch):

@@ -68,8 +68,8 @@ def test_order_replaces_a_linked_task_file_and_leaves_the_target(world, front):
         assert _orders.place(providers(world), 'p', '1', label='web').task_id == 't_cfg5'
     else:
         out = io.StringIO()
-        assert _cli.main(['-a', 'order', '--provider', 'p', '--config_id', '1', '--providers_dir', world['root'],
-                          '-o', 'json'], out, io.StringIO()) == 0
+        assert _cli.main(['-a', 'order', '--provider', 'p', '--config_id', '1', '-o', 'json'], out, io.StringIO(),
+                         settings={'providers_dir': world['root']}) == 0
     assert fingerprint(world['secret']) == before
     task = os.path.join(holder, 'tasks', 't_cfg5')
     assert not os.path.islink(task) and os.path.getsize(task) == 0

@@ -102,8 +102,8 @@ def test_command_prints_valid_json_for_every_hostile_reply(root):
         make_script_provider(root, kind, script)
     for kind, (script, cause) in HOSTILE.items():
         out = io.StringIO()
-        rc = _cli.main(['-a', 'configs', '--provider', kind, '--providers_dir', root, '-o', 'json',
-                        '--max_output', '1048576'], out, io.StringIO())
+        rc = _cli.main(['-a', 'configs', '--provider', kind, '-o', 'json'], out, io.StringIO(),
+                       settings={'providers_dir': root, 'max_output': 1048576})
         document = json.loads(out.getvalue(), parse_constant=lambda name: pytest.fail('printed %s' % name))
         assert rc == 1 and document['error'] == 1 and cause in document['message'], kind
 
@@ -130,11 +130,11 @@ def test_parse_reply_limits(text, problem):
 HALF_EMOJI = '\\ud83d'
 
 
-def run_command(*argv):
+def run_command(root, *argv):
     """The command as the web interface runs it: its stdout must decode as strict UTF-8."""
     raw = io.BytesIO()
     out = io.TextIOWrapper(raw, encoding='utf-8', errors='strict', newline='')
-    rc = _cli.main(list(argv) + ['-o', 'json'], out, io.StringIO())
+    rc = _cli.main(list(argv) + ['-o', 'json'], out, io.StringIO(), settings={'providers_dir': root})
     out.flush()
     return rc, json.loads(raw.getvalue().decode('utf-8', 'strict'))
 
@@ -187,7 +187,7 @@ def three_providers(root, broken):
 
 def test_list_over_three_providers_one_with_a_lone_surrogate(root):
     three_providers(root, 'help')
-    rc, document = run_command('-a', 'list', '--providers_dir', root)
+    rc, document = run_command(root, '-a', 'list')
     listed = document['params']['providers']
     assert (rc, listed['a'], listed['c']) == (0, {'status': 'enabled'}, {'status': 'enabled'})
     assert listed['b']['error'] == 1
@@ -197,7 +197,7 @@ def test_list_over_three_providers_one_with_a_lone_surrogate(root):
 
 def test_orders_list_over_three_providers_one_with_a_lone_surrogate(root):
     three_providers(root, 'order_status')
-    rc, document = run_command('-a', 'orders_list', '--providers_dir', root)
+    rc, document = run_command(root, '-a', 'orders_list')
     orders = document['params']['provider_order_list']
     assert rc == 0 and sorted(orders) == ['a', 'b', 'c']
     assert orders['a']['T-1']['status'] == orders['c']['T-1']['status'] == 'in_progress'
@@ -224,7 +224,7 @@ def test_command_output_is_strict_utf8_json(root, argv):
     three_providers(root, 'order_status')
     set_replies(os.path.join(root, 'b'), {'configs': raw('{"status": "enabled", "x": "%s"}' % HALF_EMOJI),
                                           'order_status': raw('{"status": "%s"}' % HALF_EMOJI)})
-    rc, document = run_command(*(argv + ['--providers_dir', root]))
+    rc, document = run_command(root, *argv)
     entry = document if 'error' in document else document['params']['provider_order_list']['b']['T-1']
     assert entry['error'] == 1 and 'lone surrogate \\ud83d' in entry['message']
     assert rc == (0 if argv[1] == 'orders_list' else 1)
@@ -233,7 +233,7 @@ def test_command_output_is_strict_utf8_json(root, argv):
 def test_order_with_a_lone_surrogate_says_the_order_may_exist(root):
     """Recorded, and not a plain failure: the user must not order again."""
     holder = make_provider(root, 'p', {'order': raw('{"task_id": "T-1", "message": "ok %s"}' % HALF_EMOJI)})
-    rc, document = run_command('-a', 'order', '--provider', 'p', '--config_id', '1', '--providers_dir', root)
+    rc, document = run_command(root, '-a', 'order', '--provider', 'p', '--config_id', '1')
     assert (rc, document['error']) == (1, 1)
     assert 'lone surrogate \\ud83d' in document['message']
     assert 'provider p may have placed the order as task_id=T-1 (recorded in %s/tasks/T-1)' % holder \
@@ -250,6 +250,6 @@ def test_to_json_refuses_what_utf8_cannot_hold():
 def test_command_prints_an_error_document_for_a_result_utf8_cannot_hold(root, monkeypatch):
     """Defence in depth: whatever slips past the reply checks is never a traceback."""
     monkeypatch.setitem(_cli._HANDLERS, 'list', lambda providers, options, warnings: {'params': {'x': '\udc80'}})
-    rc, document = run_command('-a', 'list', '--providers_dir', root)
+    rc, document = run_command(root, '-a', 'list')
     assert (rc, document['error']) == (1, 1)
     assert document['message'].startswith('bx-provider-bxenv: cannot print the result of action list: ')

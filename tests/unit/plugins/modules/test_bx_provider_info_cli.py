@@ -149,13 +149,13 @@ def through_module(run_module, root, query, provider, task_id):
 
 
 def through_command(root, query, provider, task_id):
-    argv = ['-a', query, '-o', 'json', '--providers_dir', root, '--timeout', '1']
+    argv = ['-a', query, '-o', 'json']
     if provider is not None:
         argv += ['--provider', provider]
     if task_id is not None:
         argv += ['--task_id', task_id]
     out = io.StringIO()
-    rc = _cli.main(argv, out, io.StringIO(), runner=Runner())
+    rc = _cli.main(argv, out, io.StringIO(), runner=Runner(), settings={'providers_dir': root, 'timeout': 1})
     document = json.loads(out.getvalue())
     if 'error' in document:
         assert rc == int(document['error'])
@@ -190,8 +190,8 @@ def test_orders_list_left_out_providers_are_named_by_both(run_module, tmp_path):
     task(make_provider(root, 'hung', help_reply=raw('{}', sleep=20)), 't1')
     os.makedirs(os.path.join(root, 'space prov', 'tasks'))
     err = io.StringIO()
-    assert _cli.main(['-a', 'orders_list', '-o', 'json', '--providers_dir', root, '--timeout', '1'], io.StringIO(), err,
-                     runner=Runner()) == 0
+    assert _cli.main(['-a', 'orders_list', '-o', 'json'], io.StringIO(), err, runner=Runner(),
+                     settings={'providers_dir': root, 'timeout': 1}) == 0
     command = [line[len('bx-provider: warning: '):] for line in err.getvalue().splitlines()]
     result = run_module(bx_provider_info, {'providers_dir': root, 'query': 'orders_list', 'timeout': 1})
     # ansible-core 2.19 reports warnings as objects, older releases as text.

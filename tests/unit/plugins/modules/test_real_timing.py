@@ -32,9 +32,10 @@ IN_PROGRESS = {'status': 'in_progress', 'message': 'building'}
 CONFIGS = {'status': 'enabled', 'configurations': [{'id': '1', 'descr': '1 CPU'}]}
 
 
-def command(*argv):
+def command(*argv, **settings):
+    """The command with its settings fixed (the root-only file's job on an appliance)."""
     out, err = io.StringIO(), io.StringIO()
-    rc = _cli.main(list(argv) + ['-o', 'json'], out, err)
+    rc = _cli.main(list(argv) + ['-o', 'json'], out, err, settings=settings)
     return rc, json.loads(out.getvalue())
 
 
@@ -61,7 +62,7 @@ def test_orders_list_keeps_every_answer_through_the_module(run_module, root, for
 
 
 def test_orders_list_keeps_every_answer_through_the_command(root, forty_orders):
-    rc, document = command('-a', 'orders_list', '--providers_dir', root, '--workers', '40')
+    rc, document = command('-a', 'orders_list', providers_dir=root, workers=40)
     assert (rc, document) == (0, {'params': {'provider_order_list': {'p': expected_list(forty_orders)}}})
 
 
@@ -80,7 +81,7 @@ def test_order_keeps_the_answer_through_the_command(root):
 
     def order(delay):
         return command('-a', 'order', '--provider', 'p%d' % (delay * 100), '--config_id', '1',
-                       '--providers_dir', root)
+                       providers_dir=root)
 
     with ThreadPoolExecutor(len(DELAYS)) as pool:
         results = list(pool.map(order, DELAYS))
@@ -111,8 +112,8 @@ def test_order_of_a_provider_that_leaves_a_child_on_stdout_through_the_module(ru
 
 def test_order_of_a_provider_that_leaves_a_child_on_stdout_through_the_command(root):
     holder = make_script_provider(root, 'p', HELD_ORDER)
-    rc, document = command('-a', 'order', '--provider', 'p', '--config_id', '1', '--providers_dir', root,
-                           '--timeout', '20')
+    rc, document = command('-a', 'order', '--provider', 'p', '--config_id', '1', providers_dir=root,
+                           timeout=20)
     assert (rc, document) == (0, {'params': {'provider_order': {'p': {'task_id': 'T-1'}}}})
     assert os.path.isfile(os.path.join(holder, 'tasks', 'T-1'))
     assert background_gone(holder)
@@ -125,7 +126,7 @@ def test_configs_keeps_the_answer_through_module_and_command(run_module, root):
     assert result['params'] == {'provider_configs': {'p100': CONFIGS}}
 
     def configs(delay):
-        return command('-a', 'configs', '--provider', 'p%d' % (delay * 100), '--providers_dir', root)
+        return command('-a', 'configs', '--provider', 'p%d' % (delay * 100), providers_dir=root)
 
     with ThreadPoolExecutor(len(DELAYS)) as pool:
         results = list(pool.map(configs, DELAYS))

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Build the stand-alone ``bx-provider`` command: one executable zipapp.
 
-    python3 tools/build_bx_provider.py --output PATH
+    python3 plugins/plugin_utils/bx_provider_build.py --output PATH [--settings-file FILE | --settings JSON]
 
-The file holds ``tools/bx_provider/__main__.py`` as its ``__main__.py`` and
+The file holds ``bx_provider_entry.py`` (beside this file) as its ``__main__.py`` and
 the collection's own module_utils under
 ``ansible_collections/bitrix/bxenv/plugins/module_utils/`` (with empty
 ``__init__.py`` files), so the command runs the very code the modules run.
@@ -13,6 +13,12 @@ Only the files ``_cli.py`` imports, directly or not, go in; the build stops
 if any of them imports ``ansible`` itself, since the command must run on a
 Python 3 that has ``jsonschema`` but no ansible-core. The output is the same
 bytes for the same sources (fixed time stamps and order).
+
+The command's own settings (folders, limits, the set-up job) never come from
+its command line: the build fixes where they come from, in a member
+``bx_provider_settings.py``: the root-only settings file ``--settings-file``
+(default ``/etc/bitrix-bxenv/bx-provider.json``), or settings fixed in the
+build with ``--settings`` (a JSON object; for tests and labs).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,12 +27,18 @@ __metaclass__ = type
 
 import argparse
 import ast
+import json
 import os
 import sys
 import zipfile
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENTRY = os.path.join(REPO, 'tools', 'bx_provider', '__main__.py')
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HERE))
+ENTRY = os.path.join(HERE, 'bx_provider_entry.py')
+SETTINGS_MEMBER = 'bx_provider_settings.py'
+# Kept equal to _settings.DEFAULT_SETTINGS_FILE by a test: the builder must
+# not import the collection (it runs on the controller's Python).
+DEFAULT_SETTINGS_FILE = '/etc/bitrix-bxenv/bx-provider.json'
 MODULE_UTILS = os.path.join(REPO, 'plugins', 'module_utils')
 PACKAGE = 'ansible_collections.bitrix.bxenv.plugins.module_utils'
 SHEBANG = b'#!/usr/bin/env python3\n'
@@ -105,13 +117,26 @@ def _read(path):
         return handle.read()
 
 
-def build(output):
+def _settings_member(settings_file, settings):
+    lines = ['# Written by bx_provider_build.py: where this build takes its settings from.',
+             'SETTINGS_FILE = %r' % (None if settings is not None else settings_file),
+             'SETTINGS = %r' % (settings,), '']
+    return '\n'.join(lines).encode('utf-8')
+
+
+def build(output, settings_file=DEFAULT_SETTINGS_FILE, settings=None):
     """Write the zipapp to ``output`` (mode 0755); returns the archive's member names.
 
-    The folder of ``output`` is made when it does not exist yet.
+    The folder of ``output`` is made when it does not exist yet. ``settings``
+    (a dict) fixes the command's settings in the build; otherwise it reads
+    them from ``settings_file`` at every run.
     """
+    if not os.path.isabs(settings_file):
+        raise BuildError('the settings file must be an absolute path, got %r' % settings_file)
+    if settings is not None and not isinstance(settings, dict):
+        raise BuildError('--settings must be a JSON object')
     files = module_utils_closure()
-    members = [('__main__.py', _read(ENTRY))]
+    members = [('__main__.py', _read(ENTRY)), (SETTINGS_MEMBER, _settings_member(settings_file, settings))]
     parts = PACKAGE.split('.')
     for depth in range(1, len(parts) + 1):
         members.append(('/'.join(parts[:depth]) + '/__init__.py', b''))
@@ -134,12 +159,19 @@ def build(output):
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Build the stand-alone bx-provider command (a Python zipapp).')
     parser.add_argument('--output', required=True, help='where to write the executable file')
+    parser.add_argument('--settings-file', default=DEFAULT_SETTINGS_FILE,
+                        help='the root-only JSON file the command reads its settings from (default: %(default)s)')
+    parser.add_argument('--settings', help='settings fixed in the build, as a JSON object (no settings file)')
     args = parser.parse_args(argv)
     output = os.path.abspath(args.output)
     try:
-        members = build(output)
+        settings = None if args.settings is None else json.loads(args.settings)
+        members = build(output, args.settings_file, settings)
+    except ValueError as exc:
+        sys.stderr.write('bx_provider_build: --settings is not JSON: %s\n' % exc)
+        return 1
     except (BuildError, OSError) as exc:
-        sys.stderr.write('build_bx_provider: %s\n' % exc)
+        sys.stderr.write('bx_provider_build: %s\n' % exc)
         return 1
     sys.stdout.write('%s: %d files\n' % (output, len(members)))
     return 0
