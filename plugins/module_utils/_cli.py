@@ -24,7 +24,7 @@ import re
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
     _actions, _order_to_host, _orders, _plugin, _runner, _settings, _setup_job, _ssh,
 )
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     HAS_JSONSCHEMA,
@@ -85,16 +85,10 @@ class _OptionError(Exception):
     pass
 
 
-def _shown(word):
-    """A word of the command line, quoted, control characters escaped, cut."""
-    text = repr(word[:80])
-    return text + '...' if len(word) > 80 else text
-
-
 def _long_name(text):
     if text in _STRINGS or text in _FLAGS:
         return text
-    raise _OptionError('Unknown option: %s' % _shown(text)[1:-1])
+    raise _OptionError('Unknown option: %s' % shown(text, 80))
 
 
 def _takes_next(argv, index):
@@ -118,7 +112,7 @@ def parse_args(argv):
             elif arg.startswith('-') and arg not in ('-', '--'):
                 index = _set_bundle(options, seen, argv, index)
             else:
-                raise _OptionError('Unexpected argument: %s' % _shown(arg))
+                raise _OptionError('Unexpected argument: %s' % quoted(arg, 80))
             index += 1
     except _OptionError as exc:
         return options, str(exc)
@@ -150,7 +144,7 @@ def _set_bundle(options, seen, argv, index):
     bundle = argv[index][1:]
     for position, letter in enumerate(bundle):
         if letter not in _SHORT:
-            raise _OptionError('Unknown option: %s' % _shown(letter)[1:-1])
+            raise _OptionError('Unknown option: %s' % shown(letter))
         name = _SHORT[letter]
         if name in _FLAGS:
             if name in seen:

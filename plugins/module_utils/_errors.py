@@ -46,6 +46,18 @@ def shown(value, limit=SHOWN_LENGTH):
     return '%r... (%d characters)' % (text[:limit], len(text))
 
 
+def quoted(value, limit=SHOWN_LENGTH):
+    """``repr(value)`` for a message, at most ``limit`` characters (a cut ends
+    in ``...``); never raises (an int too long for text, Python 3.11+, is
+    described instead). Unlike ``shown``, always quoted: for ids and words
+    whose exact characters matter."""
+    try:
+        text = repr(value)
+    except ValueError:
+        return '(a number of more than 4300 digits)'
+    return text if len(text) <= limit else text[:limit] + '...'
+
+
 def one_line(text, limit=LINE_LENGTH):
     """``text`` as one printable line of at most about ``limit`` characters
     (escaped as ``escaped`` does; a cut ends in ``...``). Ordinary text is

@@ -16,7 +16,7 @@ __metaclass__ = type
 
 import unicodedata
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 
 MAX_ID_LENGTH = 128
 # Ids become file names: most file systems take at most 255 bytes.
@@ -43,16 +43,6 @@ def id_problem(value):
         if char.isspace() or unicodedata.category(char) in ('Cc', 'Cf', 'Cs', 'Zl', 'Zp'):
             return 'must not contain whitespace or control characters (found %r)' % char
     return None
-
-
-def quoted(value, limit=200):
-    """``repr(value)`` for a message, at most ``limit`` characters; never raises
-    (an int too long for text, Python 3.11+, is described instead)."""
-    try:
-        text = repr(value)
-    except ValueError:
-        return '(a number of more than 4300 digits)'
-    return text if len(text) <= limit else text[:limit] + '...'
 
 
 def check_id(value, what):

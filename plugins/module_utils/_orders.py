@@ -9,7 +9,7 @@ of ordering twice. Labels live in ``<holder>/tasks/.bxenv/labels/<label>``
 (a file holding the task_id): the original lists every regular file in
 ``tasks/`` as a task but skips sub-folders, so it still sees one task file
 per order. Check-label, order, task file and label are done under the
-provider's order lock (``<providers_dir>/.bxenv/<name>.order.lock``), so
+provider's order lock (``_locking.provider_lock``, beside the providers root), so
 runs with the same label at the same moment place one order, and uninstall
 or upgrade never run while an order is being placed.
 """

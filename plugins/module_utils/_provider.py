@@ -22,8 +22,8 @@ import re
 import traceback
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner, _schemas
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem, quoted
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
+from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import quote_safely
 
 try:

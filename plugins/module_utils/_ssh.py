@@ -49,8 +49,7 @@ import sys
 import tempfile
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import quoted
+from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import SETTING_RANGES, check_settings
 
 LOG_FILE = '/opt/webdir/logs/ssh_keycopy.log'

@@ -31,9 +31,9 @@ description:
     marks the order V(error) at once, as no fix here can make it valid.
   - One add per order runs at a time; a second run for the same order (a
     double click) waits for the first and then finds the order complete.
-  - The key is copied with the OpenSSH client alone. The password goes through
-    C(SSH_ASKPASS) from a private file removed at once, never in argv or the
-    environment. The server's host key is recorded on first contact in
+  - The key is copied with the OpenSSH client alone. The password reaches
+    C(SSH_ASKPASS) through a pipe (ssh's standard input), never a file, argv
+    or the environment; ssh ends with the run that started it. The server's host key is recorded on first contact in
     C(<pool_dir>/.ssh/known_hosts).
   - An order already V(complete) is success with C(changed=false). An order
     marked V(error) fails as in the original unless O(retry_failed=true).
@@ -65,7 +65,7 @@ options:
     type: str
     default: root
   ssh_port:
-    description: SSH port of the new server.
+    description: SSH port of the new server, from C(1) to C(65535).
     type: int
     default: 22
   ssh_key_file:
@@ -75,7 +75,7 @@ options:
         commented-out lines do not count.
     type: path
   ssh_timeout:
-    description: Seconds to wait for the new server's SSH port to answer.
+    description: Seconds to wait for the new server's SSH port to answer, from C(1) to C(3600).
     type: int
     default: 10
   hostname:

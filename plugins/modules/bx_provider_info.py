@@ -53,7 +53,7 @@ options:
     description:
       - How many provider calls O(query=list) and O(query=orders_list) run at
         once. C(1) calls providers strictly one after another. The result is
-        the same whatever the number.
+        the same whatever the number. From C(1) to C(64).
     type: int
     default: 8
 extends_documentation_fragment:
@@ -117,8 +117,7 @@ params:
       C(provider_configs) for O(query=configs), C(provider_order_list) for
       O(query=orders_list), C(provider_order) for O(query=order_status).
     - Provider replies are passed through with unknown keys intact;
-      C(server_password) and any key matching C(password) are C(********)
-      unless O(reveal_secrets=true).
+      secret keys (see O(reveal_secrets)) are C(********) unless O(reveal_secrets=true).
   returned: success
   type: dict
   contains:

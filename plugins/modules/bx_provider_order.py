@@ -59,8 +59,8 @@ options:
         is ordered; the module returns that order (its RV(task_id) and current
         RV(order_status)) with C(changed=false), whatever O(config_id) is.
       - Runs with the same label at the same moment place one order. The
-        label check, the order and the label are done under an exclusive lock
-        per provider (C(tasks/.bxenv/order.lock)).
+        label check, the order and the label are done under the provider's
+        order lock (docs/protocol.md section 6.4 in the collection).
       - The label is the file C(<providers_dir>/<provider>/tasks/.bxenv/labels/<name>)
         holding the task id. Remove that file to place a new order under the
         same label. The original tool does not see this sub-folder.
@@ -88,9 +88,10 @@ attributes:
     description: Only with O(name); without it every run places an order.
     support: partial
 notes:
-  - The order lock is held while the provider's C(order) call runs (at most
-    O(timeout) seconds plus 5); waiting happens outside it. A run gives up
-    waiting for the lock after O(timeout) plus 125 seconds.
+  - The provider's order lock is held only while its C(order) call runs;
+    waiting for the order happens outside it. A run that cannot get the lock
+    in time fails with a clear error and orders nothing (docs/protocol.md
+    section 6.4 in the collection).
   - With O(name), a run that dies after calling the provider's C(order) but
     before recording the label, or whose C(order) call timed out or got a
     reply naming no usable task id, leaves a marker in
@@ -163,8 +164,7 @@ params:
       reply (unknown keys kept), as C(bx-provider -a order -o json) prints it.
     - When O(name) names an existing order, it is that order's status
       document instead, as O(bitrix.bxenv.bx_provider_info#module:query=order_status) returns it.
-    - C(server_password) and any key matching C(password) are C(********)
-      unless O(reveal_secrets=true).
+    - Secret keys (see O(reveal_secrets)) are C(********) unless O(reveal_secrets=true).
   returned: success, except in check mode when an order would be placed
   type: dict
   contains:

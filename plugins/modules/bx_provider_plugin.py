@@ -86,13 +86,14 @@ options:
     default: false
   max_members:
     description:
-      - Refuse archives with more members than this.
+      - Refuse archives with more members than this. From C(1) to C(1000000).
     type: int
     default: 1000
   max_size:
     description:
       - Refuse archives that unpack to more bytes than this. Declared sizes are
         checked before unpacking and bytes are counted while unpacking.
+        From C(1) to C(1099511627776) (1 TiB).
     type: int
     default: 67108864
 extends_documentation_fragment:
@@ -225,9 +226,6 @@ def main():
         supports_check_mode=True,
     )
     params = module.params
-    for option in ('max_members', 'max_size'):
-        if params[option] < 1:
-            module.fail_json(msg='%s must be at least 1, got %d' % (option, params[option]))
     providers = providers_for(module)
     if params['state'] == 'present':
         result = run_or_fail(

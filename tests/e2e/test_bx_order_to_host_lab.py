@@ -148,7 +148,8 @@ def test_refusals_make_no_connection(run_module, lab, appliance):
     order(appliance, 't-dup', host)
     duplicate = run_module(bx_order_to_host, args(appliance, 't-dup'))
     assert duplicate['msg'] == 'Host::createHost: %s is already in the pool as server1' % host['address']
-    assert task_file(appliance, 't-dup') == 'error: ' + duplicate['msg']
+    # A refusal found before any contact leaves the order as it was (docs/protocol.md section 8, step b).
+    assert task_file(appliance, 't-dup') == ''
     assert lab.connections(host) == before
 
 

@@ -17,6 +17,7 @@ import sys
 import pytest
 
 from ansible_collections.bitrix.bxenv.tests.lab import lab as labmod
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import wait_gone
 
 # What the lab must never change on the real machine.
 MARK = 'bxlab-mark-%d' % os.getpid()
@@ -119,7 +120,12 @@ def test_add_host_with_index_and_cli(lab_dir):
                                        stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout)
     assert [h['name'] for h in status['hosts']] == [started['name']]
     assert subprocess.run([sys.executable, script, 'down', '--dir', lab_dir], check=False).returncode == 0
-    assert started['namespace'] not in _netns()
+    # Its sshd is gone and the lab is empty (the namespace name itself may
+    # already serve another test's host: the lab hands out the lowest free one).
+    assert wait_gone(started['pid'])
+    status = json.loads(subprocess.run([sys.executable, script, 'status', '--dir', lab_dir],
+                                       stdout=subprocess.PIPE, universal_newlines=True, check=False).stdout)
+    assert status['hosts'] == []
 
 
 def test_sweep_stops_orphans(tmp_path):

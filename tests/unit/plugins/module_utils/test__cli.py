@@ -102,7 +102,7 @@ def test_options_not_given_are_none():
     (['--', '-a', 'status'], "Unexpected argument: '--'"),
     (['-a', 'list', '-'], "Unexpected argument: '-'"),
     (['--provider', 'p\n--x'], None),
-    (['--bad\x1b[2J'], 'Unknown option: bad\\x1b[2J'),
+    (['--bad\x1b[2J'], "Unknown option: 'bad\\x1b[2J'"),
 ])
 def test_parse_args_problems(argv, problem):
     assert _cli.parse_args(argv)[1] == problem

@@ -293,7 +293,7 @@ def test_hostile_config_id(run_module, root, tmp_path, config_id):
     config_id = config_id.format(tmp=tmp_path)
     result = run_module(bx_provider_order, args_for(root, config_id=config_id, name='web-1'))
     assert result['failed'] is True
-    # a long id is quoted cut short (_ids.quoted)
+    # a long id is quoted cut short (_errors.quoted)
     assert result['msg'].startswith(('bxenv: invalid config_id %r: ' % config_id)[:200])
     assert calls(holder) == []
     assert not os.path.exists(str(tmp_path / 'pwned'))

@@ -107,7 +107,7 @@ def test_src_is_required_and_checked(run_module, world):
     result = run_module(bx_provider_plugin, args(world, src=str(other)))
     assert result['msg'] == 'bxProvider: not supported archive (only support tar.gz, tgz, tar.bz2, tar.xz, zip)'
     result = run_module(bx_provider_plugin, args(world, src=str(other), max_size=0))
-    assert result['msg'] == 'max_size must be at least 1, got 0'
+    assert result['msg'] == 'max_size must be a whole number of bytes from 1 to 1099511627776, got 0'
 
 
 def test_absent(run_module, world):
