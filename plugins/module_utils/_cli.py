@@ -22,7 +22,7 @@ import json
 import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
-    _actions, _order_to_host, _orders, _plugin, _runner, _settings, _setup_job, _ssh,
+    _install, _order_to_host, _orders, _queries, _runner, _settings, _setup_job, _ssh,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
@@ -178,28 +178,28 @@ def _order_to_host_action(providers, options, warnings):
     return add_document(added)
 
 
-def _install(providers, options):
-    result = _plugin.install(providers, options['provider'], options['archive'], owner=options['owner'],
+def _install_action(providers, options, warnings):
+    result = _install.install(providers, options['provider'], options['archive'], owner=options['owner'],
                              group=options['group'])
     return {'message': result['message']}
 
 
-def _uninstall(providers, options):
-    return {'message': _plugin.remove(providers, options['provider'])['message']}
+def _uninstall_action(providers, options, warnings):
+    return {'message': _install.remove(providers, options['provider'])['message']}
 
 
 def _query(name):
-    kind, func = _actions.QUERIES[name]
+    kind, func = _queries.QUERIES[name]
     return lambda providers, options, warnings: params_document(kind, func(providers, options, warnings))
 
 
-_HANDLERS = dict((name, _query(name)) for name in _actions.QUERIES)
+_HANDLERS = dict((name, _query(name)) for name in _queries.QUERIES)
 _HANDLERS.update({
     'order': lambda providers, options, warnings: {'params': _orders.place(
         providers, options['provider'], options['config_id']).params},
     'order_to_host': _order_to_host_action,
-    'install': lambda providers, options, warnings: _install(providers, options),
-    'uninstall': lambda providers, options, warnings: _uninstall(providers, options),
+    'install': _install_action,
+    'uninstall': _uninstall_action,
 })
 
 

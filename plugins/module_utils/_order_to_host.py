@@ -32,7 +32,7 @@ import os
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _naming, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _naming, _pool, _queries, _tasks
 
 ROUTINE = 'order_to_hostProvider'
 
@@ -109,7 +109,7 @@ def decide(record, task_id, reply):
     text = status if isinstance(status, str) else json.dumps(status)
     if text == 'finished':
         return 'finished'
-    if text in _actions.FAILED_STATUSES:
+    if text in _queries.FAILED_STATUSES:
         raise BxError('Order task_id=%s of provider %s %s: %s'
                       % (task_id, record['name'], text, shown(reply.get('message') or 'no message from the provider')))
     if text.isdigit():
@@ -154,8 +154,8 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     if task_id is None:
         raise BxError('bxProvider::order_to_hostProvider: You must provide task_id for status request')
     check_id(task_id, 'task_id')
-    record = _actions.usable_record(providers, name, ROUTINE, 'order_status')
-    reply = _actions.checked_status(providers, record, task_id, ROUTINE)
+    record = _queries.usable_record(providers, name, ROUTINE, 'order_status')
+    reply = _queries.checked_status(providers, record, task_id, ROUTINE)
     if decide(record, task_id, reply) == 'pending':
         return AddResult('pending', name, reply=reply)
     password = reply.get('server_password')

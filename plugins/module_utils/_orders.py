@@ -24,7 +24,7 @@ import errno
 import os
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _queries, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
@@ -107,6 +107,32 @@ def write_label(holder, label, task_id):
         _files.write(fd, label, task_id.encode('utf-8', 'surrogateescape'), label_path(holder, label), mode=0o640)
 
 
+def order_record(providers, name, config_id):
+    """docs/protocol.md 6.4 steps 1-3: check the input, probe, return the record to order with."""
+    if config_id is None:
+        raise BxError('bxProvider::order2Provider: You must provide config_id for order')
+    check_id(config_id, 'config_id')
+    return _queries.usable_record(providers, name, 'order2Provider', 'order')
+
+
+def save_order(record, reply):
+    """Check the ``order`` reply's task_id and write its empty task file
+    (docs/protocol.md 6.4 steps 5-8); returns the reply."""
+    name = record['name']
+    task_id = reply.get('task_id')
+    if task_id in (None, ''):
+        raise BxError("bxProvider::order2Provider: Provider %s doesn't return task_id" % name)
+    # A provider's id becomes a file name: it is checked like the user's.
+    check_id(str(task_id), 'task_id returned by provider %s' % name)
+    holder = record['files']['holder']
+    try:
+        _tasks.write_task_file(holder, str(task_id), '')
+    except (IOError, OSError, _files.UnsafeFile) as exc:
+        raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
+                      % (_tasks.task_path(holder, str(task_id)), reason(exc)))
+    return reply
+
+
 def provider_order_lock(providers, name):
     """The order lock of provider ``name``, for ``with``.
 
@@ -132,7 +158,7 @@ def current_status(providers, name, task_id):
     """The order's status reply with the task file laid over it (docs/protocol.md 6.5);
     a failure is an OrderError naming the task."""
     try:
-        return _actions.order_status_reply(providers, name, task_id)
+        return _queries.order_status_reply(providers, name, task_id)
     except OrderError:
         raise
     except BxError as exc:
@@ -209,7 +235,7 @@ def _record(record, holder, label, reply):
     """
     task_id = reply.get('task_id')
     try:
-        _actions.save_order(record, reply)
+        save_order(record, reply)
     except BxError as exc:
         if task_id in (None, ''):
             raise  # the original's "doesn't return task_id"
@@ -262,7 +288,7 @@ def place(providers, name, config_id, label=None, check_mode=False, warnings=Non
     warnings = [] if warnings is None else warnings
     if label is not None:
         check_id(label, 'name')
-    record = _actions.order_record(providers, name, config_id)
+    record = order_record(providers, name, config_id)
     holder = record['files']['holder']
     if check_mode:
         task_id = None if label is None else read_label(holder, label)
@@ -303,7 +329,7 @@ def wait(providers, name, task_id, timeout=DEFAULT_WAIT_TIMEOUT, interval=DEFAUL
         details = dict(task_id=task_id, polls=polls, elapsed=round(elapsed, 2), order_status=reply)
         if state in DONE:
             return reply, polls, round(elapsed, 2)
-        if state in _actions.FAILED_STATUSES:
+        if state in _queries.FAILED_STATUSES:
             message = reply.get('message') or reply.get('error_message') or '(no message)'
             raise OrderError('bxenv: order task_id=%s of provider %s %s: %s' % (task_id, name, state, message),
                              **details)

@@ -24,7 +24,7 @@ import json
 import os
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _files, _plugin, _pool, _runner, _setup_job
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _install, _pool, _queries, _runner, _setup_job
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import DEFAULT_PROVIDERS_DIR, DEFAULT_TIMEOUT
 
@@ -38,10 +38,10 @@ SETTINGS = {
     'pool_dir': ('path', _pool.DEFAULT_POOL_DIR),
     'jobs_dir': ('path', _setup_job.DEFAULT_JOBS_DIR),
     'ansible_playbook': ('path', _setup_job.DEFAULT_ANSIBLE_PLAYBOOK),
-    'owner': ('name', _plugin.DEFAULT_OWNER),
-    'group': ('name', _plugin.DEFAULT_OWNER),
+    'owner': ('name', _install.DEFAULT_OWNER),
+    'group': ('name', _install.DEFAULT_OWNER),
     'timeout': ('int', DEFAULT_TIMEOUT),
-    'workers': ('int', _actions.DEFAULT_WORKERS),
+    'workers': ('int', _queries.DEFAULT_WORKERS),
     'max_output': ('int', _runner.DEFAULT_MAX_OUTPUT),
     'setup_job': ('bool', True),
 }

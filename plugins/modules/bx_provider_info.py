@@ -206,7 +206,7 @@ message:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec,
@@ -222,10 +222,10 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
             provider_argument_spec, secrets_argument_spec,
-            query=dict(type='str', default='list', choices=sorted(_actions.QUERIES)),
+            query=dict(type='str', default='list', choices=sorted(_queries.QUERIES)),
             provider=dict(type='str'),
             task_id=dict(type='str'),
-            workers=dict(type='int', default=_actions.DEFAULT_WORKERS),
+            workers=dict(type='int', default=_queries.DEFAULT_WORKERS),
         ),
         required_if=[
             ('query', 'status', ['provider']),
@@ -236,7 +236,7 @@ def main():
     )
     providers = providers_for(module)
     warnings = []
-    kind, query = _actions.QUERIES[module.params['query']]
+    kind, query = _queries.QUERIES[module.params['query']]
     data = run_or_fail(module, query, providers, module.params, warnings)
     for warning in warnings:
         module.warn(warning)

@@ -199,7 +199,7 @@ error:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec,
     provider_argument_spec,
@@ -215,8 +215,8 @@ def main():
             name=dict(type='str', required=True),
             state=dict(type='str', default='present', choices=['present', 'absent']),
             src=dict(type='path'),
-            owner=dict(type='str', default=_plugin.DEFAULT_OWNER),
-            group=dict(type='str', default=_plugin.DEFAULT_OWNER),
+            owner=dict(type='str', default=_install.DEFAULT_OWNER),
+            group=dict(type='str', default=_install.DEFAULT_OWNER),
             force=dict(type='bool', default=False),
             replace_config=dict(type='bool', default=False),
             max_members=dict(type='int', default=_archive.DEFAULT_MAX_MEMBERS),
@@ -229,12 +229,12 @@ def main():
     providers = providers_for(module)
     if params['state'] == 'present':
         result = run_or_fail(
-            module, _plugin.install, providers, params['name'], params['src'],
+            module, _install.install, providers, params['name'], params['src'],
             owner=params['owner'], group=params['group'], force=params['force'],
             replace_config=params['replace_config'], max_members=params['max_members'],
             max_size=params['max_size'], check_mode=module.check_mode)
     else:
-        result = run_or_fail(module, _plugin.remove, providers, params['name'],
+        result = run_or_fail(module, _install.remove, providers, params['name'],
                              force=params['force'], check_mode=module.check_mode)
     diff = result.pop('diff')
     if module._diff:

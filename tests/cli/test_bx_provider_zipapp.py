@@ -52,7 +52,7 @@ def test_archive_holds_the_collection_core_and_nothing_of_ansible(zipapp):
                   'ansible_collections/bitrix/bxenv/plugins/', PACKAGE):
         assert texts[depth + '__init__.py'] == ''
     utils = sorted(name[len(PACKAGE):] for name in names if name.startswith(PACKAGE) and not name.endswith('__init__.py'))
-    assert '_cli.py' in utils and '_actions.py' in utils and '_module.py' not in utils
+    assert '_cli.py' in utils and '_queries.py' in utils and '_module.py' not in utils
     # The very files of the collection, not copies kept elsewhere.
     for name in utils:
         with open(os.path.join(REPO, 'plugins', 'module_utils', name)) as handle:

@@ -9,16 +9,16 @@ __metaclass__ = type
 
 import os
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _install
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
-from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__plugin import (  # noqa: F401  pylint: disable=unused-import
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__install import (  # noqa: F401  pylint: disable=unused-import
     NAME, holder_of, install, world,
 )
 
 
 def test_ownership_is_set(world):
-    user = _plugin.pwd.getpwuid(65534)
-    group = _plugin.grp.getgrgid(65534)
+    user = _install.pwd.getpwuid(65534)
+    group = _install.grp.getgrgid(65534)
     install(world, pa.good_archive(world / 'archives', NAME), owner=user.pw_name, group=group.gr_name)
     for current, dirnames, filenames in os.walk(str(holder_of(world))):
         for entry in [current] + [os.path.join(current, e) for e in dirnames + filenames]:

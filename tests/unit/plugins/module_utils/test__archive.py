@@ -71,7 +71,7 @@ def test_bad_archives_are_refused_and_write_nothing(corpus, tmp_path):
     passwd_before = open('/etc/passwd', 'rb').read()
     for label, path, reason in cases:
         if label in ('bad-help', 'help-error'):
-            continue  # valid archives; the help check belongs to the install (test__plugin)
+            continue  # valid archives; the help check belongs to the install (test__install)
         labels.add(label)
         dest = tmp_path / label
         dest.mkdir()

@@ -18,7 +18,7 @@ import re
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
@@ -704,7 +704,7 @@ def test_install_uninstall_dispatch(root, monkeypatch):
             seen.append(('remove', name))
             return {'changed': True, 'message': 'bxProvider: Provider data deleted from %s' % providers.holder(name)}
 
-    monkeypatch.setattr(_cli, '_plugin', Plugin)
+    monkeypatch.setattr(_cli, '_install', Plugin)
     holder = os.path.join(root, 'p')
     assert run_json(root, '-a', 'install', '--provider', 'p', '--archive', '/tmp/p.tar.gz', owner='web') == (
         0, {'message': 'bxProvider: Provider data created, you can found it in %s' % holder})
@@ -720,7 +720,7 @@ def test_internal_error_is_a_document(root, monkeypatch):
     def boom(providers, workers):
         raise KeyError('oops')
 
-    monkeypatch.setattr(_actions, 'list_providers', boom)
+    monkeypatch.setattr(_queries, 'list_providers', boom)
     assert run_json(root) == (1, {'error': 1, 'message': "bx-provider-bxenv: internal error in action list: KeyError: 'oops'"})
 
 

@@ -20,7 +20,7 @@ import time
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _order_to_host, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _order_to_host, _pool, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, LINE_LENGTH, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
@@ -428,7 +428,7 @@ def test_a_server_that_is_no_address_fails_the_order_on_one_short_line(env, serv
     assert '\n' not in content and '\r' not in content and '\x00' not in content and len(content) <= LINE_LENGTH
     # The order shows as failed, not as "finished" again (no second "add to pool").
     assert _tasks.task_state(content) == 'error'
-    entry = _actions.orders_list(Providers(env['root'], Runner()), 'p')['p']['t1']
+    entry = _queries.orders_list(Providers(env['root'], Runner()), 'p')['p']['t1']
     assert (entry['status'], entry['message']) == ('error', error.message)
 
 

@@ -15,7 +15,7 @@ import stat
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
@@ -99,12 +99,12 @@ def test_labelled_order_is_listed_once_and_label_folder_is_no_task(root):
     holder = make_provider(root, 'p', REPLIES)
     _orders.place(prov(root), 'p', '2', label='web-1')
     assert sorted(os.listdir(os.path.join(holder, 'tasks'))) == ['.bxenv', 'T-1']
-    listed = _actions.orders_list(prov(root), 'p')['p']
+    listed = _queries.orders_list(prov(root), 'p')['p']
     assert list(listed) == ['T-1']
     assert listed['T-1']['status'] == 'in_progress'
     with open(os.path.join(holder, 'tasks', 'T-1'), 'w') as handle:
         handle.write('error: User enter incorrect password')
-    status = _actions.order_status(prov(root), 'p', 'T-1')['p']
+    status = _queries.order_status(prov(root), 'p', 'T-1')['p']
     assert status == {'status': 'error', 'message': 'User enter incorrect password', 'error': 1}
 
 
@@ -270,7 +270,7 @@ def test_task_file_that_cannot_be_written_says_the_order_may_exist(root, monkeyp
     def disk_full(*args, **kwargs):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(_actions._tasks, 'write_task_file', disk_full)
+    monkeypatch.setattr(_queries._tasks, 'write_task_file', disk_full)
     with pytest.raises(_orders.OrderError) as info:
         _orders.place(prov(root), 'p', '2', label='web-1')
     assert info.value.message.startswith('bxProvider::order2Provider: Cannot save %s/tasks/T-1: ' % holder)

@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, make_script_provider, raw
-from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__replies import HOSTILE
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__provider_replies import HOSTILE
 
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!',
             'extra': {'root_Password': 'x', 'note': 'kept'}}

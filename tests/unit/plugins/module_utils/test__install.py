@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils import plugin_archives as pa
@@ -42,7 +42,7 @@ def providers_of(world):
 def install(world, archive, **kwargs):
     options = dict(OWNER)
     options.update(kwargs)
-    return _plugin.install(providers_of(world), NAME, archive, **options)
+    return _install.install(providers_of(world), NAME, archive, **options)
 
 
 def holder_of(world):
@@ -50,7 +50,7 @@ def holder_of(world):
 
 
 def work_of(world):
-    return _plugin.work_path(str(world / 'providers'), NAME)
+    return _install.work_path(str(world / 'providers'), NAME)
 
 
 def side_folders(world):
@@ -92,11 +92,11 @@ def test_install_every_format_and_layout(world, fmt, top):
     assert result['provider']['files']['execute'] == holder + '/bin/' + NAME
     assert result['provider']['config'] == 'exists'
     assert result['files']['added'] == ['VERSION', 'bin/' + NAME, 'etc/%s.conf' % NAME, 'fake.json']
-    listed = _actions.list_providers(providers_of(world))
+    listed = _queries.list_providers(providers_of(world))
     assert listed == {NAME: {'status': 'enabled'}}
     assert side_folders(world) == []
     record = json.loads((holder_of(world) / '.bxenv-archive.json').read_text())
-    assert record['sha256'] == result['sha256'] == _plugin._archive.sha256_file(archive)
+    assert record['sha256'] == result['sha256'] == _install._archive.sha256_file(archive)
 
 
 def test_same_archive_twice_changes_nothing(world):
@@ -159,7 +159,7 @@ def test_a_missing_owner_fails_before_anything_is_written(world, owner, group, m
     root = world / 'providers'
     root.rmdir()
     with pytest.raises(BxError) as caught:
-        _plugin.install(providers_of(world), NAME, pa.good_archive(world / 'archives', NAME),
+        _install.install(providers_of(world), NAME, pa.good_archive(world / 'archives', NAME),
                         owner=owner, group=group)
     assert caught.value.message == 'bxProvider: %s does not exist on the host' % missing
     assert not root.exists()
@@ -182,7 +182,7 @@ def test_bad_archives_leave_everything_as_it_was(world):
         dict((k, v) for k, v in before.items() if not k.startswith('archives'))
     assert os.listdir(str(world / 'outside')) == []
     assert open('/etc/passwd', 'rb').read() == passwd
-    assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
+    assert _queries.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
 
 
 def test_bad_help_message(world):
@@ -223,25 +223,25 @@ def test_remove_refuses_pending_orders_unless_forced(world):
     add_orders(holder_of(world))
     before = tree_state(str(world))
     with pytest.raises(BxError) as caught:
-        _plugin.remove(providers_of(world), NAME)
+        _install.remove(providers_of(world), NAME)
     assert caught.value.message == (
         'bxProvider: Provider %s has orders that are not complete: t-err, t-new; not removing %s '
         '(force: true removes it anyway)' % (NAME, holder_of(world)))
     assert tree_state(str(world)) == before
-    check = _plugin.remove(providers_of(world), NAME, force=True, check_mode=True)
+    check = _install.remove(providers_of(world), NAME, force=True, check_mode=True)
     assert check['changed'] is True and 'tasks/t-new' in check['files']['removed']
     assert tree_state(str(world)) == before
-    result = _plugin.remove(providers_of(world), NAME, force=True)
+    result = _install.remove(providers_of(world), NAME, force=True)
     assert result == dict(result, changed=True, message='bxProvider: Provider data deleted from %s' % holder_of(world))
     assert not holder_of(world).exists() and side_folders(world) == []
-    assert _plugin.remove(providers_of(world), NAME)['changed'] is False
+    assert _install.remove(providers_of(world), NAME)['changed'] is False
 
 
 def test_remove_with_only_complete_orders(world):
     install(world, pa.good_archive(world / 'archives', NAME))
     (holder_of(world) / 'tasks').mkdir()
     (holder_of(world) / 'tasks' / 't1').write_text('complete: Server=x is added to the pool')
-    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+    assert _install.remove(providers_of(world), NAME)['changed'] is True
     assert not holder_of(world).exists()
 
 
@@ -250,7 +250,7 @@ def test_remove_a_symlinked_provider_keeps_its_target(world):
     target.mkdir()
     (target / 'data').write_text('x')
     os.symlink(str(target), str(holder_of(world)))
-    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+    assert _install.remove(providers_of(world), NAME)['changed'] is True
     assert not os.path.lexists(str(holder_of(world))) and (target / 'data').exists()
 
 
@@ -267,7 +267,7 @@ def _session_pids(sid):
 
 
 def _collections_path():
-    here = os.path.abspath(_plugin.__file__)
+    here = os.path.abspath(_install.__file__)
     for _level in range(5):
         here = os.path.dirname(here)
     return os.path.dirname(here)
@@ -276,10 +276,10 @@ def _collections_path():
 INSTALL_SCRIPT = '''
 import json
 import sys
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
-_plugin.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], **json.loads(sys.argv[4]))
+_install.install(Providers(sys.argv[1], Runner(), timeout=120), sys.argv[2], sys.argv[3], **json.loads(sys.argv[4]))
 '''
 
 
@@ -313,7 +313,7 @@ def test_sigkill_during_an_upgrade_leaves_the_old_provider(world):
     assert orders_of(holder) == orders
     assert staged_help in side_folders(world)
     assert os.listdir(str(world / 'providers')) == [NAME]
-    assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
+    assert _queries.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
     # the next run cleans up and upgrades
     result = install(world, pa.good_archive(world / 'archives', NAME, version='2'))
     assert result['changed'] is True and (holder / 'VERSION').read_text() == '2\n'
@@ -340,9 +340,9 @@ def test_a_swap_killed_halfway_is_undone(world, place):
         old, staging = str(root / ('.%s.old-abc' % NAME)), str(root / ('.%s.staging-def' % NAME))
     os.rename(str(holder), old)
     os.mkdir(staging)
-    assert _actions.list_providers(providers_of(world)) == {}
-    with _plugin.plugin_lock(providers_of(world), NAME):
-        _plugin.clean_leftovers(str(root), NAME)
+    assert _queries.list_providers(providers_of(world)) == {}
+    with _install.plugin_lock(providers_of(world), NAME):
+        _install.clean_leftovers(str(root), NAME)
     assert (holder / 'VERSION').read_text() == '1\n' and (holder / 'tasks' / 't-new').exists()
     assert side_folders(world) == []
 
@@ -368,8 +368,8 @@ def test_orders_written_during_the_swap_are_kept(world, left):
     os.unlink(os.path.join(old, 'tasks', 't-new'))
     with open(os.path.join(old, 'tasks', 't-new'), 'w') as handle:
         handle.write('error: rewritten by an atomic writer')
-    with _plugin.plugin_lock(providers_of(world), NAME):
-        _plugin.clean_leftovers(str(root), NAME)
+    with _install.plugin_lock(providers_of(world), NAME):
+        _install.clean_leftovers(str(root), NAME)
     assert (holder / 'tasks' / 't-late').read_text() == ''
     assert (holder / 'tasks' / 't-new').read_text() == 'error: rewritten by an atomic writer'
     assert (holder / 'tasks' / 't-err').read_text() == 'complete: rewritten after the swap in the live folder'
@@ -379,10 +379,10 @@ def test_orders_written_during_the_swap_are_kept(world, left):
 
 def test_bad_provider_name(world):
     with pytest.raises(BxError) as caught:
-        _plugin.install(providers_of(world), '../evil', 'x.tgz', **OWNER)
+        _install.install(providers_of(world), '../evil', 'x.tgz', **OWNER)
     assert 'invalid provider name' in caught.value.message
     with pytest.raises(BxError) as caught:
-        _plugin.remove(providers_of(world), '.hidden')
+        _install.remove(providers_of(world), '.hidden')
     assert 'invalid provider name' in caught.value.message
 
 
@@ -391,7 +391,7 @@ def test_bad_provider_name(world):
 # the rename of the named source).
 KILL_SCRIPT = '''
 import json, os, signal, sys
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 root, name, archive, owner, step = sys.argv[1:6]
@@ -417,15 +417,15 @@ if step.startswith('two-renames'):
     os.rename = rename
 else:
     module, attr = step.split('.')
-    after({'_plugin': _plugin, '_archive': _archive, '_files': _files}[module], attr)
-_plugin.install(Providers(root, Runner(), timeout=120), name, archive, **json.loads(owner))
+    after({'_install': _install, '_archive': _archive, '_files': _files}[module], attr)
+_install.install(Providers(root, Runner(), timeout=120), name, archive, **json.loads(owner))
 '''
 
 # (step, the plugin version that must be live right after the kill)
 UPGRADE_STEPS = [
-    ('_archive.extract', '1'), ('_plugin._keep_config', '1'), ('_plugin._check_help', '1'),
-    ('_plugin._write_record', '1'), ('_plugin.chown_tree', '1'), ('_plugin.keep_tasks', '1'),
-    ('_files.rename2', '2'), ('_plugin.reconcile_tasks', '2'), ('_files.remove', '2'),
+    ('_archive.extract', '1'), ('_install._keep_config', '1'), ('_install._check_help', '1'),
+    ('_install._write_record', '1'), ('_install.chown_tree', '1'), ('_install.keep_tasks', '1'),
+    ('_files.rename2', '2'), ('_install.reconcile_tasks', '2'), ('_files.remove', '2'),
     ('two-renames:' + NAME, None), ('two-renames:staging-', '2'),
 ]
 
@@ -451,7 +451,7 @@ def test_sigkill_at_each_step_of_an_upgrade(world, step, live):
         # old or new, never none, with every order, and a working provider
         assert (holder / 'VERSION').read_text() == live + '\n'
         assert orders_of(holder) == orders
-        assert _actions.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
+        assert _queries.list_providers(providers_of(world)) == {NAME: {'status': 'enabled'}}
     else:
         # killed between the two renames of the fallback: the next run puts it back
         assert [e for e in side_folders(world) if e.startswith('old-')]
@@ -466,7 +466,7 @@ def test_sigkill_at_each_step_of_an_upgrade(world, step, live):
     assert side_folders(world) == []
     expected = dict(orders, **({'t-late': orders['t-new']} if swapped_old else {}))
     assert orders_of(holder) == expected
-    assert _plugin.remove(providers_of(world), NAME, force=True)['changed'] is True
+    assert _install.remove(providers_of(world), NAME, force=True)['changed'] is True
     assert os.listdir(root) == [] and side_folders(world) == []
 
 
@@ -492,7 +492,7 @@ def test_a_deep_archive_is_refused_and_later_runs_work(world):
     assert 'nested deeper than 64 folders' in caught.value.message and deep in caught.value.message
     assert os.listdir(str(world / 'providers')) == [] and side_folders(world) == []
     install(world, pa.good_archive(world / 'archives', NAME))
-    assert _plugin.remove(providers_of(world), NAME)['changed'] is True
+    assert _install.remove(providers_of(world), NAME)['changed'] is True
 
 
 def test_deep_leftovers_and_deep_plugin_trees_never_block(world):
@@ -505,6 +505,6 @@ def test_deep_leftovers_and_deep_plugin_trees_never_block(world):
     assert result['changed'] is True and side_folders(world) == []
     assert not os.path.lexists(str(holder_of(world) / 'cache'))  # the old plugin's own files went with it
     make_deep(str(holder_of(world)), 'cache', 1500)
-    removed = _plugin.remove(providers_of(world), NAME)
+    removed = _install.remove(providers_of(world), NAME)
     assert 'cache/' + 'd/' * 1500 + 'bottom' in removed['files']['removed']
     assert os.listdir(str(world / 'providers')) == [] and side_folders(world) == []

@@ -2,7 +2,7 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""The bx-provider queries and the steps of ordering, as data.
+"""The bx-provider queries (list, status, configs, order_status, orders_list), as data.
 
 Each query returns the data the original prints under ``params.<kind>``;
 ``QUERIES`` names the kind. An error is raised as BxError. Front ends (the
@@ -117,32 +117,6 @@ def order_status_reply(providers, name, task_id):
 
 def order_status(providers, name, task_id):
     return {name: order_status_reply(providers, name, task_id)}
-
-
-def order_record(providers, name, config_id):
-    """docs/protocol.md 6.4 steps 1-3: check the input, probe, return the record to order with."""
-    if config_id is None:
-        raise BxError('bxProvider::order2Provider: You must provide config_id for order')
-    check_id(config_id, 'config_id')
-    return usable_record(providers, name, 'order2Provider', 'order')
-
-
-def save_order(record, reply):
-    """Check the ``order`` reply's task_id and write its empty task file
-    (docs/protocol.md 6.4 steps 5-8); returns the reply."""
-    name = record['name']
-    task_id = reply.get('task_id')
-    if task_id in (None, ''):
-        raise BxError("bxProvider::order2Provider: Provider %s doesn't return task_id" % name)
-    # A provider's id becomes a file name: it is checked like the user's.
-    check_id(str(task_id), 'task_id returned by provider %s' % name)
-    holder = record['files']['holder']
-    try:
-        _tasks.write_task_file(holder, str(task_id), '')
-    except (IOError, OSError, _files.UnsafeFile) as exc:
-        raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
-                      % (_tasks.task_path(holder, str(task_id)), reason(exc)))
-    return reply
 
 
 def _printable(name):

@@ -17,7 +17,7 @@ import re
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _cli
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import to_json
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
     MAX_REPLY_DEPTH, BrokenReply, ErrorReply, Providers, parse_reply,
@@ -79,7 +79,7 @@ def test_list_reports_every_other_provider(root):
         with open(os.path.join(root, kind, 'bin', kind), 'w') as handle:
             handle.write('#!/bin/sh\n%s\n' % script)
     make_provider(root, 'good')
-    listed = _actions.list_providers(providers(root))
+    listed = _queries.list_providers(providers(root))
     assert listed['good'] == {'status': 'enabled'}
     for kind, (script, cause) in HOSTILE.items():
         assert listed[kind]['error'] == 1 and cause in listed[kind]['message'], kind
@@ -92,7 +92,7 @@ def test_orders_list_keeps_the_good_orders(root):
     os.makedirs(os.path.join(holder, 'tasks'))
     for task in ('good', 'bad'):
         open(os.path.join(holder, 'tasks', task), 'w').close()
-    orders = _actions.orders_list(providers(root))['p']
+    orders = _queries.orders_list(providers(root))['p']
     assert orders['good']['status'] == 'ok' and orders['good']['error'] == 0
     assert orders['bad']['error'] == 1 and 'JSON nested too deep' in orders['bad']['message']
 
@@ -192,7 +192,7 @@ def test_list_over_three_providers_one_with_a_lone_surrogate(root):
     assert (rc, listed['a'], listed['c']) == (0, {'status': 'enabled'}, {'status': 'enabled'})
     assert listed['b']['error'] == 1
     assert 'action help' in listed['b']['message'] and 'lone surrogate \\ud83d' in listed['b']['message']
-    assert _actions.list_providers(providers(root)) == listed
+    assert _queries.list_providers(providers(root)) == listed
 
 
 def test_orders_list_over_three_providers_one_with_a_lone_surrogate(root):
@@ -209,7 +209,7 @@ def test_orders_list_over_three_providers_one_with_a_lone_surrogate(root):
 def test_orders_list_leaves_out_a_provider_whose_help_has_a_lone_surrogate(root):
     three_providers(root, 'help')
     warnings = []
-    orders = _actions.orders_list(providers(root), warnings=warnings)
+    orders = _queries.orders_list(providers(root), warnings=warnings)
     assert sorted(orders) == ['a', 'c']
     assert len(warnings) == 1 and warnings[0].startswith('provider b left out of orders_list: ')
     assert 'lone surrogate \\ud83d' in warnings[0]

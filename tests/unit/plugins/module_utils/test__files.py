@@ -24,7 +24,7 @@ import time
 import pytest
 
 import ansible_collections
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _cli, _locking, _orders, _plugin, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _cli, _locking, _orders, _install, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER, calls, make_provider, make_script_provider, slow
@@ -79,7 +79,7 @@ def test_orders_list_never_reads_through_a_link(world):
     holder = make_provider(world['root'], 'p', REPLIES)
     plant_link(holder, 'stolen', world['secret'])
     open(os.path.join(holder, 'tasks', 'real'), 'w').close()
-    orders = _actions.orders_list(providers(world), 'p')['p']
+    orders = _queries.orders_list(providers(world), 'p')['p']
     assert 'TOPSECRET' not in json.dumps(orders)
     assert orders['real']['status'] == 'in_progress'
     assert orders['stolen']['error'] == 1
@@ -93,7 +93,7 @@ def test_a_huge_task_file_is_refused_unread(world):
     os.makedirs(os.path.join(holder, 'tasks'))
     with open(os.path.join(holder, 'tasks', 'big'), 'wb') as handle:
         handle.truncate(2 * 1024 ** 3)  # sparse: 2 GB that cost no disk
-    entry = _actions.orders_list(providers(world), 'p')['p']['big']
+    entry = _queries.orders_list(providers(world), 'p')['p']['big']
     assert entry['error'] == 1 and 'is larger than 1048576 bytes; refusing to read it' in entry['message']
 
 
@@ -142,12 +142,12 @@ def _upgrade_archive(tmp_path, version):
 
 def test_upgrade_keeps_a_linked_tasks_folder_as_a_link(world, tmp_path):
     prov = providers(world)
-    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
+    _install.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
     holder = os.path.join(world['root'], 'p')
     os.symlink(world['outside'], os.path.join(holder, 'tasks'))
     os.chmod(world['outside'], 0o700)
     before = fingerprint(world['secret'])
-    result = _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
+    result = _install.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
     assert result['changed'] is True
     assert os.readlink(os.path.join(holder, 'tasks')) == world['outside']
     assert fingerprint(world['secret']) == before  # no hard link made to it (st_nlink)
@@ -167,11 +167,11 @@ def test_new_tasks_folder_has_the_originals_mode(world):
 UNINSTALL = '''
 import sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 try:
-    _plugin.remove(Providers(sys.argv[2], timeout=20), 'p')
+    _install.remove(Providers(sys.argv[2], timeout=20), 'p')
     print('removed')
 except BxError as exc:
     print(exc.message)
@@ -202,7 +202,7 @@ def test_an_order_never_starts_on_a_removed_provider(world, monkeypatch):
 
     def probe_then_remove(name):
         record = probe(name)
-        _plugin.remove(prov, name)
+        _install.remove(prov, name)
         return record
 
     monkeypatch.setattr(prov, 'probe', probe_then_remove)
@@ -214,9 +214,9 @@ def test_an_order_never_starts_on_a_removed_provider(world, monkeypatch):
 def test_refused_archive_leaves_no_lock_in_the_providers_root(world, tmp_path):
     bad = [path for label, path, reason in pa.bad_archives(str(tmp_path), 'p', world['outside'])][0]
     with pytest.raises(BxError):
-        _plugin.install(providers(world), 'p', bad, **OWNER)
+        _install.install(providers(world), 'p', bad, **OWNER)
     assert os.listdir(world['root']) == []
-    assert _actions.list_providers(providers(world)) == {}
+    assert _queries.list_providers(providers(world)) == {}
 
 
 def test_a_provider_linked_out_of_its_folder_is_not_run(world):
@@ -227,7 +227,7 @@ def test_a_provider_linked_out_of_its_folder_is_not_run(world):
     os.chmod(outside_tool, 0o755)
     os.makedirs(os.path.join(world['root'], 'p', 'bin'))
     os.symlink(outside_tool, os.path.join(world['root'], 'p', 'bin', 'p'))
-    entry = _actions.list_providers(providers(world))['p']
+    entry = _queries.list_providers(providers(world))['p']
     assert entry['error'] == 1 and 'outside the provider folder; it is not run as provider p' in entry['message']
     assert not os.path.exists(marker)
 
@@ -251,11 +251,11 @@ def test_task_files_read_by_name_only(world):
 RECORD_INSTALL = '''
 import sys
 sys.path.insert(0, sys.argv[1])
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _plugin
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 try:
-    _plugin.install(Providers(sys.argv[2], timeout=20), 'p', sys.argv[3], owner='root', group='root')
+    _install.install(Providers(sys.argv[2], timeout=20), 'p', sys.argv[3], owner='root', group='root')
     print('installed')
 except BxError as exc:
     print(exc.message)
@@ -267,7 +267,7 @@ except BxError as exc:
                                           ('folder', 'is a folder, not a regular file')])
 def test_a_planted_archive_record_is_refused_without_hanging(world, tmp_path, planted, kind):
     archive = _upgrade_archive(tmp_path, '1')
-    _plugin.install(providers(world), 'p', archive, **OWNER)
+    _install.install(providers(world), 'p', archive, **OWNER)
     record = os.path.join(world['root'], 'p', '.bxenv-archive.json')
     os.unlink(record)
     if planted == 'fifo':
@@ -283,13 +283,13 @@ def test_a_planted_archive_record_is_refused_without_hanging(world, tmp_path, pl
     assert done.stdout.decode().strip() == (
         'bxProvider: cannot tell which archive %s holds: bxenv: %s %s; refusing to read it '
         '(force: true reinstalls it)' % (os.path.join(world['root'], 'p'), record, kind.split(';')[0]))
-    assert _plugin.install(providers(world), 'p', archive, force=True, **OWNER)['changed'] is True
+    assert _install.install(providers(world), 'p', archive, force=True, **OWNER)['changed'] is True
     assert os.path.isfile(record) and not os.path.islink(record)
 
 
 @pytest.mark.parametrize('plant', ['etc is a link', 'config is a link', 'config is a FIFO'])
 def test_an_upgrade_never_copies_through_a_planted_config(world, tmp_path, plant):
-    _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
+    _install.install(providers(world), 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
     holder = os.path.join(world['root'], 'p')
     os.unlink(os.path.join(holder, 'etc', 'p.conf'))
     if plant == 'etc is a link':
@@ -301,10 +301,10 @@ def test_an_upgrade_never_copies_through_a_planted_config(world, tmp_path, plant
     else:
         os.mkfifo(os.path.join(holder, 'etc', 'p.conf'))
     with pytest.raises(BxError) as info:
-        _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
+        _install.install(providers(world), 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
     assert info.value.message.startswith('bxProvider: cannot keep the config %s/etc/p.conf: bxenv: ' % holder)
     assert info.value.message.endswith("(replace_config: true installs the archive's)")
-    result = _plugin.install(providers(world), 'p', _upgrade_archive(tmp_path, '3'), replace_config=True, **OWNER)
+    result = _install.install(providers(world), 'p', _upgrade_archive(tmp_path, '3'), replace_config=True, **OWNER)
     assert result['changed'] is True
     for top, _dirs, files in os.walk(holder):
         for name in files:
@@ -345,11 +345,11 @@ def test_a_task_write_killed_at_any_step_leaves_only_real_tasks(world, step):
     assert sorted(n for n in os.listdir(tasks) if os.path.isfile(os.path.join(tasks, n))) == expected
     temps = os.listdir(os.path.join(tasks, '.bxenv', 'tmp'))
     assert len(temps) == (0 if step == 'renamed' else 1)
-    assert _plugin.pending_orders(holder) == []
+    assert _install.pending_orders(holder) == []
     _tasks.write_task_file(holder, 'T-2', '')  # sweeps the dead writer's temp
     assert os.listdir(os.path.join(tasks, '.bxenv', 'tmp')) == []
     _tasks.write_task_file(holder, 'T-2', 'complete: Server=192.0.2.8 is added to the pool')
-    assert _plugin.remove(providers(world), 'p')['changed'] is True
+    assert _install.remove(providers(world), 'p')['changed'] is True
     assert os.listdir(world['root']) == []
 
 
@@ -357,10 +357,10 @@ def test_the_providers_root_holds_only_providers(world, tmp_path):
     prov = providers(world)
     make_provider(world['root'], 'q', REPLIES)
     _orders.place(prov, 'q', '1', label='web')
-    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
-    _plugin.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
+    _install.install(prov, 'p', _upgrade_archive(tmp_path, '1'), **OWNER)
+    _install.install(prov, 'p', _upgrade_archive(tmp_path, '2'), **OWNER)
     assert sorted(os.listdir(world['root'])) == ['p', 'q']
-    _plugin.remove(prov, 'p')
+    _install.remove(prov, 'p')
     assert os.listdir(world['root']) == ['q']
     state = os.path.join(os.path.dirname(world['root']), '.bxenv-providers')
     assert sorted(os.listdir(os.path.join(state, 'locks'))) == ['p.order.lock', 'p.plugin.lock',

@@ -12,7 +12,7 @@ import stat
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _actions, _orders
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _orders
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import add_task, calls, make_provider, raw, tree
@@ -34,12 +34,12 @@ def error_of(func, *args):
 # list -------------------------------------------------------------------
 
 def test_list_empty_root(root):
-    assert _actions.list_providers(prov(root)) == {}
+    assert _queries.list_providers(prov(root)) == {}
 
 
 def test_list_missing_root(tmp_path):
     missing = str(tmp_path / 'nope')
-    assert error_of(_actions.list_providers, prov(missing)) == (
+    assert error_of(_queries.list_providers, prov(missing)) == (
         1, 'bxProviders: Cannot open dircetory %s: No such file or directory' % missing)
 
 
@@ -49,7 +49,7 @@ def test_list_entries(root):
     make_provider(root, 'mute', help_reply=raw(''))
     make_provider(root, 'gone', executable=False)
     make_provider(root, 'broken', help_reply=raw('[]'))
-    providers = _actions.list_providers(prov(root))
+    providers = _queries.list_providers(prov(root))
     assert providers['good'] == {'status': 'enabled'}
     assert providers['off'] == {'status': 'disabled'}
     assert providers['mute'] == {'status': 'exists'}
@@ -64,7 +64,7 @@ def test_list_names_a_folder_with_a_refused_name(root):
     os.makedirs(os.path.join(root, 'space prov', 'bin'))
     os.makedirs(os.path.join(root, '.good.staging-x'))
     open(os.path.join(root, 'a file'), 'w').close()
-    providers = _actions.list_providers(prov(root))
+    providers = _queries.list_providers(prov(root))
     assert providers == {'good': {'status': 'enabled'}, 'space prov': {'error': 1, 'message': (
         "bxenv: invalid provider name 'space prov': must not contain whitespace or control characters (found ' ')")}}
 
@@ -72,26 +72,26 @@ def test_list_names_a_folder_with_a_refused_name(root):
 def test_list_same_with_1_and_8_workers(root):
     for i in range(12):
         make_provider(root, 'p%02d' % i, help_reply={'status': 's%d' % i} if i % 3 else raw('x'))
-    assert _actions.list_providers(prov(root), 1) == _actions.list_providers(prov(root), 8)
+    assert _queries.list_providers(prov(root), 1) == _queries.list_providers(prov(root), 8)
 
 
 # status -----------------------------------------------------------------
 
 def test_status_not_exist(root):
-    assert error_of(_actions.status, prov(root), 'ghost') == (
+    assert error_of(_queries.status, prov(root), 'ghost') == (
         1, 'bxProvider::optionsProvider: Provider ghost not exist on the host')
 
 
 def test_status_disabled_is_not_an_error(root):
     make_provider(root, 'p', help_reply={'status': 'disabled', 'options': ['help']})
-    record = _actions.status(prov(root), 'p')['p']
+    record = _queries.status(prov(root), 'p')['p']
     assert record['status'] == 'disabled'
     assert record['options']['help'] == 1
 
 
 @pytest.mark.parametrize('name', ['../etc', 'a/b', '..', '.hidden', '-x', 'a b', ''])
 def test_hostile_provider_names(root, name):
-    code, message = error_of(_actions.status, prov(root), name)
+    code, message = error_of(_queries.status, prov(root), name)
     assert message.startswith("bxenv: invalid provider name %r" % name)
 
 
@@ -100,40 +100,40 @@ def test_hostile_provider_names(root, name):
 def test_configs(root):
     reply = {'status': 'enabled', 'configurations': [{'id': 2, 'descr': 'big'}, {'id': 1, 'descr': 'small'}]}
     make_provider(root, 'p', {'configs': reply})
-    assert _actions.configs(prov(root), 'p') == {'p': reply}
+    assert _queries.configs(prov(root), 'p') == {'p': reply}
 
 
 @pytest.mark.parametrize('kwargs, status', [({'executable': False}, 'not_exists'),
                                             ({'help_reply': {'status': 'disabled', 'options': ['configs']}}, 'disabled')])
 def test_configs_unusable(root, kwargs, status):
     make_provider(root, 'p', **kwargs)
-    assert error_of(_actions.configs, prov(root), 'p') == (
+    assert error_of(_queries.configs, prov(root), 'p') == (
         1, 'bxProvider::configsProvider: Provider p %s on the host' % status)
 
 
 def test_configs_unsupported(root):
     make_provider(root, 'p', help_reply={'options': ['order']})
-    assert error_of(_actions.configs, prov(root), 'p') == (
+    assert error_of(_queries.configs, prov(root), 'p') == (
         1, "bxProvider::configsProvider: Provider p doesn't support configs option")
 
 
 def test_configs_error_reply_is_the_output(root):
     holder = make_provider(root, 'p', {'configs': {'error': 5, 'error_message': 'API down'}})
-    assert error_of(_actions.configs, prov(root), 'p') == (
+    assert error_of(_queries.configs, prov(root), 'p') == (
         5, 'cmd=`%s/bin/p configs` return API down' % holder)
 
 
 # order_status -----------------------------------------------------------
 
 def test_order_status_needs_task_id(root):
-    assert error_of(_actions.order_status, prov(root), 'p', None) == (
+    assert error_of(_queries.order_status, prov(root), 'p', None) == (
         1, 'bxProvider::order_status2Provider: You must provide task_id for status request')
 
 
 @pytest.mark.parametrize('task_id', ['../x', '1;touch /tmp/pwned', '$(id)', 'a\nb', '-rf', '.x', '..', 'x' * 129, 'a b', ''])
 def test_order_status_hostile_task_id_never_reaches_provider(root, task_id):
     holder = make_provider(root, 'p', {'order_status': FINISHED})
-    code, message = error_of(_actions.order_status, prov(root), 'p', task_id)
+    code, message = error_of(_queries.order_status, prov(root), 'p', task_id)
     assert message.startswith('bxenv: invalid task_id')
     assert calls(holder) == []
 
@@ -141,18 +141,18 @@ def test_order_status_hostile_task_id_never_reaches_provider(root, task_id):
 def test_order_status_unusable_and_unsupported(root):
     make_provider(root, 'off', help_reply={'status': 'disabled', 'options': ['order_status']})
     make_provider(root, 'noopt', help_reply={'options': ['order']})
-    assert error_of(_actions.order_status, prov(root), 'off', 't')[1] == (
+    assert error_of(_queries.order_status, prov(root), 'off', 't')[1] == (
         'bxProvider::order_status2Provider: Provider off disabled on the host')
-    assert error_of(_actions.order_status, prov(root), 'ghost', 't')[1] == (
+    assert error_of(_queries.order_status, prov(root), 'ghost', 't')[1] == (
         'bxProvider::order_status2Provider: Provider ghost not_exists on the host')
-    assert error_of(_actions.order_status, prov(root), 'noopt', 't')[1] == (
+    assert error_of(_queries.order_status, prov(root), 'noopt', 't')[1] == (
         "bxProvider::order_status2Provider: Provider noopt doesn't support order_status option")
 
 
 @pytest.mark.parametrize('reply', [{}, {'status': ''}, {'status': None}])
 def test_order_status_without_status(root, reply):
     make_provider(root, 'p', {'order_status': reply})
-    assert error_of(_actions.order_status, prov(root), 'p', 't9') == (
+    assert error_of(_queries.order_status, prov(root), 'p', 't9') == (
         1, "bxProvider::order_status2Provider: Provider p doesn't return status for task_id=t9")
 
 
@@ -169,20 +169,20 @@ def test_order_status_without_status(root, reply):
 def test_order_status_overlay(root, content, expected):
     holder = make_provider(root, 'p', {'order_status': FINISHED})
     add_task(holder, 't1', content)
-    assert _actions.order_status(prov(root), 'p', 't1') == {'p': expected}
+    assert _queries.order_status(prov(root), 'p', 't1') == {'p': expected}
 
 
 def test_overlay_ignores_provider_status(root):
     holder = make_provider(root, 'p', {'order_status': {'status': 'in_progress'}})
     add_task(holder, 't1', 'error: boom')
-    reply = _actions.order_status(prov(root), 'p', 't1')['p']
+    reply = _queries.order_status(prov(root), 'p', 't1')['p']
     assert reply == {'status': 'error', 'message': 'boom', 'error': 1}
 
 
 def test_order_status_non_ascii(root):
     holder = make_provider(root, 'p', {'order_status': {'status': 'в работе'}})
     add_task(holder, 'заказ', 'error: ключ не скопирован')
-    reply = _actions.order_status(prov(root), 'p', 'заказ')['p']
+    reply = _queries.order_status(prov(root), 'p', 'заказ')['p']
     assert reply == {'status': 'error', 'message': 'ключ не скопирован', 'error': 1}
 
 
@@ -262,7 +262,7 @@ def test_orders_list_one_provider(root):
     add_task(holder, '.dot')
     os.makedirs(os.path.join(holder, 'tasks', 'subdir'))
     os.utime(os.path.join(holder, 'tasks', 't-new'), (1700000000, 1700000000))
-    orders = _actions.orders_list(prov(root), 'p')['p']
+    orders = _queries.orders_list(prov(root), 'p')['p']
     mtime = int(os.stat(os.path.join(holder, 'tasks', 't-done')).st_mtime)
     assert sorted(orders) == ['.dot', 't-done', 't-err', 't-fail', 't-msg', 't-new']
     assert orders['t-new'] == {'error': 0, 'message': '', 'status': 'in_progress', 'mtime': 1700000000}
@@ -279,20 +279,20 @@ def test_orders_list_empty_tasks_is_null(root):
     holder = make_provider(root, 'p')
     os.makedirs(os.path.join(holder, 'tasks'))
     # The original's document for one provider with no task files.
-    assert _actions.orders_list(prov(root), 'p') is None
+    assert _queries.orders_list(prov(root), 'p') is None
 
 
 def test_orders_list_one_provider_errors(root):
     holder = make_provider(root, 'p')
     make_provider(root, 'off', help_reply={'status': 'disabled', 'options': ['order_status']})
     make_provider(root, 'noopt', help_reply={'options': ['order']})
-    assert error_of(_actions.orders_list, prov(root), 'p')[1] == (
+    assert error_of(_queries.orders_list, prov(root), 'p')[1] == (
         'bxProvider: Cannot open dircetory %s/tasks: No such file or directory' % holder)
-    assert error_of(_actions.orders_list, prov(root), 'off')[1] == (
+    assert error_of(_queries.orders_list, prov(root), 'off')[1] == (
         'bxProvider::listOrders4Provider: Provider off disabled on the host')
-    assert error_of(_actions.orders_list, prov(root), 'ghost')[1] == (
+    assert error_of(_queries.orders_list, prov(root), 'ghost')[1] == (
         'bxProvider::listOrders4Provider: Provider ghost not_exists on the host')
-    assert error_of(_actions.orders_list, prov(root), 'noopt')[1] == (
+    assert error_of(_queries.orders_list, prov(root), 'noopt')[1] == (
         "bxProvider::listOrders4Provider: Provider noopt doesn't support order_status option")
 
 
@@ -308,7 +308,7 @@ def test_orders_list_all(root):
     add_task(broken, '1')
     os.makedirs(os.path.join(root, 'space prov', 'tasks'))
     warnings = []
-    orders = _actions.orders_list(prov(root), None, 8, warnings)
+    orders = _queries.orders_list(prov(root), None, 8, warnings)
     assert sorted(orders) == ['empty', 'good']
     assert orders['empty'] is None
     assert orders['good']['1']['status'] == 'finished'
@@ -319,9 +319,9 @@ def test_orders_list_all(root):
 
 
 def test_orders_list_all_no_providers_and_missing_root(root, tmp_path):
-    assert _actions.orders_list(prov(root)) == {}
+    assert _queries.orders_list(prov(root)) == {}
     missing = str(tmp_path / 'nope')
-    assert error_of(_actions.orders_list, prov(missing)) == (
+    assert error_of(_queries.orders_list, prov(missing)) == (
         1, 'bxProviders: Cannot open directory %s: No such file or directory' % missing)
 
 
@@ -331,7 +331,7 @@ def test_orders_list_same_with_1_and_8_workers(root):
                                                  'order_status t3': {'error': 2, 'error_message': 'x'}})
         for t in range(6):
             add_task(holder, 't%d' % t, 'complete' if t == 1 else '')
-    one = _actions.orders_list(prov(root), None, 1)
-    eight = _actions.orders_list(prov(root), None, 8)
+    one = _queries.orders_list(prov(root), None, 1)
+    eight = _queries.orders_list(prov(root), None, 8)
     assert one == eight
     assert len(one) == 3
