@@ -65,59 +65,11 @@ def _requirements(name):
     return os.path.join(ROOT, 'tests', 'requirements-%s.txt' % name)
 
 
-def _pin_installs(session_name, constraints):
-    """Constrain the packages a session installs (antsibull-nox installs the newest of a release line)."""
-    func = nox.registry.get()[session_name]
-    inner = func.func
-
-    def constrained(session):
-        session.env['PIP_CONSTRAINT'] = constraints
-        session.env['UV_CONSTRAINT'] = constraints
-        inner(session)
-    func.func = constrained
-
-
 def _no_sanity_ignores():
     found = [path for path in glob.glob(os.path.join(ROOT, 'tests', 'sanity', 'ignore-*.txt'))
              if os.path.getsize(path)]
     if found:
         raise nox.command.CommandFailed('sanity ignore files with entries are not allowed: %s' % ', '.join(found))
-
-
-class _RecordImporterErrors:
-    """A session whose warnings about galaxy-importer's non-fatal errors are also recorded."""
-
-    def __init__(self, session):
-        self._session = session
-        self.errors = []
-
-    def __getattr__(self, name):
-        return getattr(self._session, name)
-
-    def warn(self, *args, **kwargs):
-        if args and str(args[0]).startswith('Galaxy importer emitted'):
-            self.errors.append(str(args[0]))
-        self._session.warn(*args, **kwargs)
-
-
-def _strict_import_check(session_name):
-    """Fail the session on galaxy-importer's non-fatal errors too (antsibull-nox only warns).
-
-    Galaxy imports such a collection but shows the errors on its page; a
-    crashed ansible-lint inside the importer is one of them.
-    """
-    func = nox.registry.get()[session_name]
-    inner = func.func
-
-    def strict(session):
-        recorder = _RecordImporterErrors(session)
-        inner(recorder)
-        if recorder.errors:
-            session.error('galaxy-importer reported errors (see above)')
-    func.func = strict
-
-
-_strict_import_check('build-import-check')
 
 
 def _drop_scratch_output():
@@ -131,10 +83,11 @@ def _drop_scratch_output():
 
 
 # ---- ansible-test sanity --------------------------------------------------
+# antsibull-nox installs the newest release of a line; tests/ci/nox.sh pins it
+# to tests/requirements-ansible-X.Y.txt (PIP_CONSTRAINT, UV_CONSTRAINT).
 for _core in CORES:
-    _name = 'ansible-test-sanity-%s' % _core
     antsibull_nox.add_ansible_test_session(
-        name=_name,
+        name='ansible-test-sanity-%s' % _core,
         description='ansible-test sanity of ansible-core %s (--venv), no ignore entries' % _core,
         ansible_test_params=['sanity', '--venv', '--color', 'no'],
         default=True,
@@ -143,7 +96,6 @@ for _core in CORES:
         callback_before=_no_sanity_ignores,
         callback_after=_drop_scratch_output,
     )
-    _pin_installs(_name, _requirements('ansible-%s' % _core))
 
 
 @nox.session(name='ansible-test-sanity', python=False, default=False,

@@ -15,6 +15,8 @@
 #   - ansible-test's pip bootstrap (downloaded from a host this machine cannot
 #     reach): tests/ci/get_pip.py stands in for it, for the pip version of
 #     each pinned ansible-core release.
+#   - the sanity sessions' packages pinned (PIP_CONSTRAINT, UV_CONSTRAINT) to
+#     tests/requirements-ansible-X.Y.txt.
 #   - HOME under .cache/ (one per session): ansible-test's sanity venvs are
 #     kept for the next run, sessions running side by side share nothing and
 #     nothing is written to the real home. pip's and uv's caches are
@@ -42,6 +44,14 @@ ansible-test-* | all)
     for core in "${!CORE_PYTHON[@]}"; do
         install_get_pip "$(ensure_venv "$core")" "$home"
     done
+    ;;
+esac
+# antsibull-nox installs the newest ansible-core of a line: pin it, and what
+# it brings, to the versions the other suites test
+case "$session" in
+ansible-test-sanity-*)
+    export PIP_CONSTRAINT="$REPO/tests/requirements-ansible-${session#ansible-test-sanity-}.txt"
+    export UV_CONSTRAINT="$PIP_CONSTRAINT"
     ;;
 esac
 

@@ -67,7 +67,7 @@ bgstep ansible-lint        lint         tests/ci/nox.sh -s ansible-lint
 bgstep docs-check          lint         tests/ci/nox.sh -s docs-check
 bgstep antsibull-changelog lint         tests/ci/nox.sh -s changelog
 bgstep docs                docs         tests/ci/nox.sh -s docs
-bgstep build-import-check  ecosystem    tests/ci/nox.sh -s build-import-check
+bgstep build-import-check  ecosystem    tests/ci/build_import_check.sh
 # the real-timing tests (answers after silences) test the collection's own
 # runner, the same on every ansible-core: they run once, on the main line,
 # whose units run as an unprivileged user
