@@ -19,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import json
+import math
 import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
@@ -237,7 +238,7 @@ def _text(value):
         # 1e309 in a reply is parsed as infinity: Perl prints Inf, -Inf, NaN.
         if value.is_integer():
             return str(int(value))
-        return {float('inf'): 'Inf', float('-inf'): '-Inf'}.get(value, 'NaN' if value != value else repr(value))
+        return {float('inf'): 'Inf', float('-inf'): '-Inf'}.get(value, 'NaN' if math.isnan(value) else repr(value))
     try:
         if isinstance(value, (dict, list)):
             return json.dumps(value, ensure_ascii=False, sort_keys=True)
@@ -262,7 +263,7 @@ def _number(value):
         number = float(value)
     except OverflowError:  # an int of more than 308 digits
         number = float('inf') if value > 0 else float('-inf')
-    return number if number == number else 0.0
+    return 0.0 if math.isnan(number) else number
 
 
 def _plain_providers(data):

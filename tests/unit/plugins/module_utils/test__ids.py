@@ -38,7 +38,7 @@ def test_check_settings(values):
         return
     for name, value in values.items():
         low, high, dummy = SETTING_RANGES[name]
-        assert value is None or (type(value) is int and low <= value <= high)
+        assert value is None or (isinstance(value, int) and not isinstance(value, bool) and low <= value <= high)
 
 
 @SETTINGS
@@ -60,4 +60,4 @@ def test_ssh_target_checks(server, user, port, ssh_timeout):
     except BxError as exc:
         assert exc.code == 2 and exc.message.startswith(_ssh.MSG_OTHER % 2 + '; ')
         return
-    assert type(port) is int and 0 < port < 65536 and isinstance(server, str) and isinstance(user, str)
+    assert isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 and isinstance(server, str) and isinstance(user, str)

@@ -430,8 +430,8 @@ def test_missing_pool(tmp_path, hosts, host_vars):
         with pytest.raises(BxError) as info:
             call()
         # The original's text first, then what is wrong, where, and what a pool holds.
-        assert info.value.document() == {'error': 1, 'message': 'pool_not_created: %s; %s'
-                                          % (problem, _pool.POOL_HINT)}
+        expected = 'pool_not_created: %s; %s' % (problem, _pool.POOL_HINT)
+        assert info.value.document() == {'error': 1, 'message': expected}
     assert folder_digest(pool_dir) == before
 
 
