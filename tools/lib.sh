@@ -23,8 +23,8 @@ export PATH
 # ansible-core line -> controller Python, and the main line, from the one
 # list tests/cores.txt (used by the scripts sourcing this).
 declare -A CORE_PYTHON=()
-# shellcheck disable=SC2034
 MAIN_CORE=""
+# shellcheck disable=SC2034  # MAIN_CORE: for the scripts sourcing this
 while read -r _core _python _main; do
     case "$_core" in '' | '#'*) continue ;; esac
     CORE_PYTHON[$_core]="$_python"

@@ -160,7 +160,7 @@ def test_a_missing_owner_fails_before_anything_is_written(world, owner, group, m
     root.rmdir()
     with pytest.raises(BxError) as caught:
         _install.install(providers_of(world), NAME, pa.good_archive(world / 'archives', NAME),
-                        owner=owner, group=group)
+                         owner=owner, group=group)
     assert caught.value.message == 'bxProvider: %s does not exist on the host' % missing
     assert not root.exists()
 
