@@ -92,10 +92,10 @@ def _sha256_fd(fd, path):
 
 def _open_archive(path):
     """The archive as a binary file object: a regular file, through the file layer."""
-    fd = _files.open_file(None, path, path)
-    if fd is None:
+    handle = _files.open_binary(path)
+    if handle is None:
         raise ArchiveError('bxProvider: not found %s' % path)
-    return os.fdopen(fd, 'rb')
+    return handle
 
 
 def _closing(reader, handle):
@@ -427,30 +427,8 @@ def copy_limited(source, fd, budget, archive, member_name):
         if written > budget:
             _fail(archive, member_name, 'unpacks to more than the size limit')
         digest.update(chunk)
-        view = memoryview(chunk)
-        while view:
-            view = view[os.write(fd, view):]
+        _files.write_all(fd, chunk)
     return written, digest.hexdigest()
-
-
-def _open_dir(parts, root_fd, create):
-    """A descriptor of the folder ``parts`` under ``root_fd``, never following links."""
-    fd = os.dup(root_fd)
-    try:
-        for part in parts:
-            if create:
-                try:
-                    os.mkdir(part, 0o700, dir_fd=fd)
-                except OSError as exc:
-                    if exc.errno != errno.EEXIST:
-                        raise
-            child = _files.open_dir(fd, part, part)
-            os.close(fd)
-            fd = child
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
 
 
 def file_mode(path, mode, name):
@@ -485,17 +463,14 @@ def _unpack(archive, name, dest, members, root_fd, budget):
         with _Opener(archive) as opener:
             for member in members:
                 parts = member.path.split('/')
-                dir_fd = _open_dir(parts[:-1], root_fd, create=True)
-                try:
+                # Folders made 0700, so nothing can slip in while unpacking;
+                # one already there must be a real folder, not a link.
+                if member.kind == DIRECTORY:
+                    with _files.folder_at(root_fd, *parts, create=True, mode=0o700):
+                        continue
+                with _files.folder_at(root_fd, *parts[:-1], create=True, mode=0o700) as dir_fd:
                     base = parts[-1]
-                    if member.kind == DIRECTORY:
-                        try:
-                            os.mkdir(base, 0o700, dir_fd=dir_fd)
-                        except OSError as exc:
-                            if exc.errno != errno.EEXIST:
-                                raise
-                            os.close(_files.open_dir(dir_fd, base, member.path))  # a real folder, not a link
-                    elif member.kind == SYMLINK:
+                    if member.kind == SYMLINK:
                         os.symlink(member.linkname, base, dir_fd=dir_fd)
                         entries[member.path] = {'link': member.linkname}
                     else:
@@ -512,8 +487,6 @@ def _unpack(archive, name, dest, members, root_fd, budget):
                             os.close(fd)
                         budget -= size
                         entries[member.path] = {'sha256': digest, 'size': size, 'mode': '%04o' % mode}
-                finally:
-                    os.close(dir_fd)
     except ArchiveError:
         raise
     except (tarfile.TarError, zipfile.BadZipfile, EOFError, zlib.error) as exc:

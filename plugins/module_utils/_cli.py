@@ -23,7 +23,7 @@ import math
 import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
-    _install, _order_to_host, _orders, _queries, _runner, _settings, _setup_job, _ssh,
+    _install, _order_to_host, _orders, _queries, _runner, _settings, _setup_job,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
@@ -161,10 +161,10 @@ def _set_bundle(options, seen, argv, index):
 # Actions ------------------------------------------------------------------
 
 def _order_to_host_action(providers, options, warnings):
-    """docs/protocol.md 6.7 and 8, with the command's own answers (docs/protocol.md, differences 7, 15)."""
-    copy_key = _ssh.key_copier(providers.run, pool_dir=options['pool_dir'], timeout=options['timeout'])
-    added = _order_to_host.order_to_host(providers, options['provider'], options['task_id'],
-                                         _order_to_host.PoolTarget(options['pool_dir']), copy_key)
+    """docs/protocol.md 6.7 and 8: the module's run (``_order_to_host.add_order``),
+    with the command's own answers (docs/protocol.md, differences 7, 15)."""
+    added = _order_to_host.add_order(providers, options['provider'], options['task_id'], options['pool_dir'],
+                                     ssh={'timeout': options['timeout'], 'log_file': options['ssh_log_file']}).added
     if added.state == 'complete':
         # docs/protocol.md, difference 7: the web interface reads only the exit
         # status, so a second "add" of a complete order keeps the original's error 1.
@@ -181,7 +181,7 @@ def _order_to_host_action(providers, options, warnings):
 
 def _install_action(providers, options, warnings):
     result = _install.install(providers, options['provider'], options['archive'], owner=options['owner'],
-                             group=options['group'])
+                              group=options['group'])
     return {'message': result['message']}
 
 

@@ -14,6 +14,12 @@ are non-blocking, regular files only and bounded in size; writes go to a
 new temporary file that is renamed over the name, so an existing link is
 replaced, never written through; trees are walked and removed without
 recursion and without following links.
+
+Every open of the collection is made here, with one of the flag sets
+below (``O_CLOEXEC`` in each: no program we start inherits a descriptor).
+Only two places open files without this layer: the detached watcher script
+of ``_runner`` (a program of its own, run by a bare Python) and the reads of
+``/proc`` there.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -27,15 +33,25 @@ import errno
 import os
 import re
 import stat
+import tempfile
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 
 # Task files, labels and journals hold a line or two.
 MAX_READ = 1024 * 1024
 DIR_MODE = 0o750
-_CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
-_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | _CLOEXEC
-_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | _CLOEXEC
+# The open flags of the collection, defined once. Reads never block (a FIFO
+# does not hang the open), new files are new (``O_EXCL``), and no last
+# component is followed; ``FOLLOW`` masks ``O_NOFOLLOW`` off for a path the
+# user gave us (a trusted base folder, an archive, a pool file), where the
+# original followed links.
+CLOEXEC = getattr(os, 'O_CLOEXEC', 0)
+READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | CLOEXEC
+DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | CLOEXEC
+CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | CLOEXEC
+APPEND_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW | os.O_NONBLOCK | CLOEXEC
+LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | CLOEXEC
+FOLLOW = ~os.O_NOFOLLOW
 _KINDS = ((stat.S_ISLNK, 'a symbolic link'), (stat.S_ISFIFO, 'a FIFO'), (stat.S_ISDIR, 'a folder'),
           (stat.S_ISCHR, 'a device'), (stat.S_ISBLK, 'a device'), (stat.S_ISSOCK, 'a socket'))
 # Temporary files: ``.bxenv-tmp.<pid>.<random>``; the pid lets a later
@@ -59,7 +75,7 @@ def open_dir(dir_fd, name, path):
     """A descriptor of real folder ``name`` in ``dir_fd``; UnsafeFile for a link
     or non-folder there, OSError (ENOENT) for a missing one."""
     try:
-        return os.open(name, _DIR_FLAGS, dir_fd=dir_fd)
+        return os.open(name, DIR_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno in (errno.ELOOP, errno.ENOTDIR):
             mode = os.lstat(name, dir_fd=dir_fd).st_mode
@@ -71,9 +87,10 @@ def open_dir(dir_fd, name, path):
 def folder(base, *parts, **kwargs):
     """A descriptor of ``base/parts...``: ``base`` is trusted (followed), each
     part must be a real folder. With ``create=True`` missing parts are made
-    (mode DIR_MODE minus umask). Raises UnsafeFile for a part that is a link
-    or not a folder, OSError (ENOENT) for a missing one."""
-    fd = _descend(os.open(base, os.O_RDONLY | os.O_DIRECTORY | _CLOEXEC), base, parts, kwargs.get('create', False))
+    (mode ``mode``, default DIR_MODE, minus umask). Raises UnsafeFile for a
+    part that is a link or not a folder, OSError (ENOENT) for a missing one."""
+    fd = _descend(os.open(base, DIR_FLAGS & FOLLOW), base, parts, kwargs.get('create', False),
+                  kwargs.get('mode', DIR_MODE))
     try:
         yield fd
     finally:
@@ -83,21 +100,22 @@ def folder(base, *parts, **kwargs):
 @contextlib.contextmanager
 def folder_at(dir_fd, *parts, **kwargs):
     """``folder`` below an open folder ``dir_fd`` (``path`` names it in errors)."""
-    fd = _descend(os.dup(dir_fd), kwargs.get('path', ''), parts, kwargs.get('create', False))
+    fd = _descend(os.dup(dir_fd), kwargs.get('path', ''), parts, kwargs.get('create', False),
+                  kwargs.get('mode', DIR_MODE))
     try:
         yield fd
     finally:
         os.close(fd)
 
 
-def _descend(fd, path, parts, create):
+def _descend(fd, path, parts, create, mode):
     """Open ``parts`` one by one below ``fd`` (which it takes over), never through a link."""
     try:
         for part in parts:
             path = os.path.join(path, part)
             if create:
                 try:
-                    os.mkdir(part, DIR_MODE, dir_fd=fd)
+                    os.mkdir(part, mode, dir_fd=fd)
                 except OSError as exc:
                     if exc.errno != errno.EEXIST:
                         raise
@@ -128,12 +146,11 @@ def open_file(dir_fd, name, path):
     FIFO, device, socket or folder is refused. With ``dir_fd`` None,
     ``name`` is a path the user gave us (an archive): links there are followed.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | _CLOEXEC
     try:
         if dir_fd is None:
-            fd = os.open(name, flags)
+            fd = os.open(name, READ_FLAGS & FOLLOW)
         else:
-            fd = os.open(name, flags | os.O_NOFOLLOW, dir_fd=dir_fd)
+            fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
@@ -145,6 +162,52 @@ def open_file(dir_fd, name, path):
         os.close(fd)
         raise UnsafeFile('bxenv: %s is %s, not a regular file; refusing to read it' % (path, kind(mode)))
     return fd
+
+
+def open_binary(path):
+    """A binary file object of regular file ``path`` (a path the user gave:
+    links followed), or None when there is none; UnsafeFile as ``open_file``."""
+    fd = open_file(None, path, path)
+    return None if fd is None else os.fdopen(fd, 'rb')
+
+
+def read_file(path, limit=None):
+    """The bytes of regular file ``path``, a path the user gave (links followed,
+    as ``open`` does), without blocking on a FIFO.
+
+    Raises OSError as ``open`` does (ENOENT for a missing file, EISDIR for a
+    folder; EINVAL for a FIFO, device or socket), UnsafeFile past ``limit``
+    bytes (None: no limit).
+    """
+    fd = os.open(path, READ_FLAGS & FOLLOW)
+    try:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise OSError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        if not stat.S_ISREG(mode):
+            raise OSError(errno.EINVAL, 'is %s, not a regular file' % kind(mode), path)
+        return b''.join(chunks(fd, path, limit))
+    finally:
+        os.close(fd)
+
+
+def append(path, data, mode=0o644):
+    """Add ``data`` at the end of file ``path`` (made with ``mode`` minus the
+    umask when missing); a link, FIFO or other special file there is refused
+    (OSError), never written through. For logs."""
+    fd = os.open(path, APPEND_FLAGS, mode)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, 'not a regular file', path)
+        write_all(fd, data)
+    finally:
+        os.close(fd)
+
+
+def open_lock(dir_fd, name, create=True):
+    """A read-write descriptor of lock file ``name`` in ``dir_fd`` (made 0600
+    when missing and ``create``), never through a link."""
+    return os.open(name, LOCK_FLAGS if create else LOCK_FLAGS & ~os.O_CREAT, 0o600, dir_fd=dir_fd)
 
 
 def chunks(fd, path, limit=None):
@@ -189,13 +252,22 @@ def read_under(base, parts, name, path, limit=MAX_READ):
 
 def create_new(dir_fd, name, mode=0o644):
     """A write descriptor of a new file ``name`` (``O_EXCL``: never an existing one or a link)."""
-    return os.open(name, _NEW_FILE, mode, dir_fd=dir_fd)
+    return os.open(name, CREATE_FLAGS, mode, dir_fd=dir_fd)
 
 
 def write_all(fd, data):
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
+
+
+def write_new(dir_fd, name, data, mode=0o644):
+    """Make new file ``name`` (``create_new``) holding ``data``."""
+    fd = create_new(dir_fd, name, mode)
+    try:
+        write_all(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _alive(pid):
@@ -268,6 +340,46 @@ def write(dir_fd, name, data, path, mode=0o666, exclusive=False, temp_fd=None, b
     return path
 
 
+def replace_file(path, data, mode=None, keep_owner=True, follow_symlinks=True):
+    """Replace ``path`` with ``data`` (bytes) through ``write``: atomic, readers
+    see the old file or the new one, never a part.
+
+    ``mode`` defaults to the mode of the file being replaced (0644 for a new
+    file); the owner and group are kept when the caller may set them. With
+    ``follow_symlinks`` a symlink's target is replaced and the link stays;
+    without, the link itself is replaced.
+    Raises OSError; the temporary file is removed on failure.
+    """
+    if follow_symlinks:
+        path = os.path.realpath(path)
+    parent, base = os.path.split(os.path.abspath(path))
+    with folder(parent) as dir_fd:
+        try:
+            old = os.lstat(base, dir_fd=dir_fd)
+        except OSError as exc:
+            if exc.errno != errno.ENOENT:
+                raise
+            old = None
+        if old is not None and not (stat.S_ISREG(old.st_mode) or stat.S_ISLNK(old.st_mode)):
+            code = errno.EISDIR if stat.S_ISDIR(old.st_mode) else errno.EINVAL
+            raise OSError(code, 'is %s; refusing to replace it' % kind(old.st_mode), path)
+        if old is not None and not stat.S_ISREG(old.st_mode):
+            old = None  # a link being replaced: nothing to keep
+        if mode is None:
+            mode = stat.S_IMODE(old.st_mode) if old is not None else 0o644
+
+        def settle(fd):
+            if keep_owner and old is not None:
+                try:
+                    os.fchown(fd, old.st_uid, old.st_gid)
+                except OSError:
+                    pass  # not allowed to give it away: it stays ours
+            # chmod after chown: chown may clear set-id bits.
+            os.fchmod(fd, mode)
+        write(dir_fd, base, data, path, mode=0o600, before_rename=settle)
+    return path
+
+
 def fsync(fd):
     """fsync a folder descriptor; some filesystems refuse, which is fine."""
     try:
@@ -312,7 +424,7 @@ def walk(top_fd, topdown=True, skip=()):
                 frames.pop()
                 if not frames:
                     break
-                parent = os.open('..', _DIR_FLAGS, dir_fd=fd)
+                parent = os.open('..', DIR_FLAGS, dir_fd=fd)
                 os.close(fd)
                 fd = parent
                 if _identity(fd) != frames[-1][1]:
@@ -322,12 +434,9 @@ def walk(top_fd, topdown=True, skip=()):
                     yield fd, tuple(rel) + (name,), name, frame[3]
                 continue
             name = frame[0].pop()
-            try:
-                mode = os.lstat(name, dir_fd=fd).st_mode
-            except OSError as exc:
-                if exc.errno == errno.ENOENT:
-                    continue
-                raise
+            mode = _mode(fd, name)
+            if mode is None:
+                continue  # removed meanwhile
             if not stat.S_ISDIR(mode):
                 yield fd, tuple(rel) + (name,), name, mode
                 continue
@@ -345,18 +454,25 @@ def walk(top_fd, topdown=True, skip=()):
         os.close(fd)
 
 
+def _mode(dir_fd, name):
+    """The ``lstat`` mode of ``name`` in ``dir_fd``, or None when it does not exist."""
+    try:
+        return os.lstat(name, dir_fd=dir_fd).st_mode
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            return None
+        raise
+
+
 def remove_tree(dir_fd, name):
     """Remove ``name`` in ``dir_fd`` and, for a real folder, all below it.
 
     A link is removed, never followed; a missing name is fine. Iterative
     (see ``walk``), so no tree is too deep to remove.
     """
-    try:
-        mode = os.lstat(name, dir_fd=dir_fd).st_mode
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return
-        raise
+    mode = _mode(dir_fd, name)
+    if mode is None:
+        return
     if not stat.S_ISDIR(mode):
         remove(dir_fd, name)
         return
@@ -370,6 +486,38 @@ def remove_tree(dir_fd, name):
     finally:
         os.close(top)
     os.rmdir(name, dir_fd=dir_fd)
+
+
+@contextlib.contextmanager
+def private_folder(prefix, base=None, ignore_errors=False):
+    """A new folder ``<base>/<prefix><random>``, mode 0700, as ``tempfile.mkdtemp``
+    makes (``base`` defaults to the system's temporary folder).
+
+    Yields ``(path, descriptor)``; at the end the folder and all below it
+    are removed (``remove_tree``, relative to ``base``), errors ignored with
+    ``ignore_errors``.
+    """
+    base = tempfile.gettempdir() if base is None else base
+    with folder(base) as base_fd:
+        while True:
+            name = prefix + binascii.hexlify(os.urandom(6)).decode()
+            try:
+                os.mkdir(name, 0o700, dir_fd=base_fd)
+            except OSError as exc:
+                if exc.errno == errno.EEXIST:
+                    continue
+                raise
+            break
+        path = os.path.join(base, name)
+        try:
+            with folder_at(base_fd, name, path=base) as fd:
+                yield path, fd
+        finally:
+            try:
+                remove_tree(base_fd, name)
+            except (OSError, UnsafeFile):
+                if not ignore_errors:
+                    raise
 
 
 # renameat2(2) flags (Linux 3.15+, glibc 2.28+).

@@ -31,7 +31,6 @@ import json
 import os
 import pwd
 import stat
-import tempfile
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
@@ -339,12 +338,9 @@ def _keep_config(holder, staging, name):
     finally:
         os.close(fd)
     with _files.folder(staging) as staging_fd:
-        etc_fd = _archive._open_dir(['etc'], staging_fd, create=True)
-        try:
+        with _files.folder_at(staging_fd, 'etc', create=True, mode=0o700, path=staging) as etc_fd:
             _files.write(etc_fd, base, data, os.path.join(staging, config_relpath(name)), mode=0o600,
                          before_rename=lambda new: os.fchmod(new, mode))
-        finally:
-            os.close(etc_fd)
         os.chmod('etc', 0o755, dir_fd=staging_fd)
     return True
 
@@ -479,10 +475,9 @@ def _install_check(providers, name, src, sha256, force, replace_config, max_memb
     before = _archive.manifest(holder)
     if not force and is_current(holder, name, sha256, replace_config):
         return _result(False, holder, providers.probe(name), sha256, before, before)
-    scratch = tempfile.mkdtemp(prefix='bxenv-plugin-check-')  # 0700, a new name
-    try:
+    with _files.private_folder('bxenv-plugin-check-') as (scratch, scratch_fd):  # 0700, a new name
+        os.mkdir(name, 0o777, dir_fd=scratch_fd)
         staging = os.path.join(scratch, name)
-        os.mkdir(staging)
         _archive.extract(src, name, staging, max_members, max_size)
         if not replace_config:
             _keep_config(holder, staging, name)
@@ -491,9 +486,6 @@ def _install_check(providers, name, src, sha256, force, replace_config, max_memb
         _check_help(view, name, staging, src)
         provider = view.probe(name)
         provider['files'] = providers.empty_record(name)['files']
-    finally:
-        with _files.folder(os.path.dirname(scratch)) as parent_fd:
-            _files.remove_tree(parent_fd, os.path.basename(scratch))
     return _result(True, holder, provider, sha256, before, after)
 
 

@@ -2,7 +2,7 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""An exclusive lock on a lock file, and atomic file replacement.
+"""Exclusive locks on lock files (opened through ``_files``).
 
 ``flock`` locks belong to the open file description: closing the descriptor
 (or the process dying) releases the lock, so a killed run never leaves a
@@ -74,9 +74,6 @@ def _hold(fd, path, timeout, clock, sleep):
         sleep(_POLL_INTERVAL)
 
 
-_LOCK_FLAGS = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | getattr(os, 'O_CLOEXEC', 0)
-
-
 @contextlib.contextmanager
 def _locked(path, timeout, clock, sleep, opener):
     """Open the lock file with ``opener()`` (never through a link), hold it, close it."""
@@ -91,10 +88,6 @@ def _locked(path, timeout, clock, sleep, opener):
         os.close(fd)
 
 
-def _open_lock(dir_fd, base, create=True):
-    return os.open(base, _LOCK_FLAGS if create else _LOCK_FLAGS & ~os.O_CREAT, 0o600, dir_fd=dir_fd)
-
-
 def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sleep=time.sleep):
     """Hold an exclusive ``flock`` on ``path`` (created 0600 if missing, never
     through a link).
@@ -106,7 +99,7 @@ def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sle
 
     def opener():
         with _files.folder(folder) as dir_fd:
-            return _open_lock(dir_fd, base)
+            return _files.open_lock(dir_fd, base)
     return _locked(path, timeout, clock, sleep, opener)
 
 
@@ -128,7 +121,7 @@ def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
 
     def opener():
         with state_folder(root, LOCKS_DIR) as dir_fd:
-            return _open_lock(dir_fd, base)
+            return _files.open_lock(dir_fd, base)
     with _locked(os.path.join(parent, state, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener):
         retire_legacy_locks(root)
         legacy = _legacy_lock_fd(root, base)
@@ -144,7 +137,7 @@ def _legacy_lock_fd(root, base):
     """An open descriptor of ``<root>/.bxenv/<base>``, or None when there is none."""
     try:
         with _files.folder(root, LEGACY_LOCKS_DIR) as dir_fd:
-            return _open_lock(dir_fd, base, create=False)
+            return _files.open_lock(dir_fd, base, create=False)
     except (OSError, _files.UnsafeFile):
         return None
 
@@ -163,7 +156,7 @@ def retire_legacy_locks(root):
             for base, mode in _files.entries(dir_fd).items():
                 if not (stat.S_ISREG(mode) and _LEGACY_LOCK.match(base)):
                     return False  # not only ours: leave it alone
-                fd = _open_lock(dir_fd, base, create=False)
+                fd = _files.open_lock(dir_fd, base, create=False)
                 held.append(fd)
                 try:
                     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -179,44 +172,3 @@ def retire_legacy_locks(root):
         for fd in held:
             os.close(fd)
     return True
-
-
-def replace_file(path, data, mode=None, keep_owner=True, follow_symlinks=True):
-    """Replace ``path`` with ``data`` (bytes) through a temp file and ``rename``.
-
-    The temp file lives in the same folder, so the rename is atomic: readers
-    see the old file or the new one, never a part. ``mode`` defaults to the
-    mode of the file being replaced (0644 for a new file); the owner and
-    group are kept when the caller may set them. With ``follow_symlinks`` a
-    symlink's target is replaced and the link stays; without, the link
-    itself is replaced.
-    Raises OSError; the temp file is removed on failure.
-    """
-    if follow_symlinks:
-        path = os.path.realpath(path)
-    folder, base = os.path.split(os.path.abspath(path))
-    with _files.folder(folder) as dir_fd:
-        try:
-            old = os.lstat(base, dir_fd=dir_fd)
-        except OSError as exc:
-            if exc.errno != errno.ENOENT:
-                raise
-            old = None
-        if old is not None and not (stat.S_ISREG(old.st_mode) or stat.S_ISLNK(old.st_mode)):
-            code = errno.EISDIR if stat.S_ISDIR(old.st_mode) else errno.EINVAL
-            raise OSError(code, 'is %s; refusing to replace it' % _files.kind(old.st_mode), path)
-        if old is not None and not stat.S_ISREG(old.st_mode):
-            old = None  # a link being replaced: nothing to keep
-        if mode is None:
-            mode = stat.S_IMODE(old.st_mode) if old is not None else 0o644
-
-        def settle(fd):
-            if keep_owner and old is not None:
-                try:
-                    os.fchown(fd, old.st_uid, old.st_gid)
-                except OSError:
-                    pass  # not allowed to give it away: it stays ours
-            # chmod after chown: chown may clear set-id bits.
-            os.fchmod(fd, mode)
-        _files.write(dir_fd, base, data, path, mode=0o600, before_rename=settle)
-    return path

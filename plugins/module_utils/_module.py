@@ -2,7 +2,8 @@
 # Copyright: bitrix.bxenv contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # This module_utils file is private to the bitrix.bxenv collection: no API promise.
-"""What every bitrix.bxenv module shares: options, the providers, one failure path.
+"""What every bitrix.bxenv module shares: options, the providers, one failure
+path (``run_or_fail``) and one result path (``exit_with``).
 
 This is the only module_utils file that knows about AnsibleModule; the core
 stays plain Python.
@@ -44,7 +45,7 @@ def secrets_argument_spec():
 
 
 def wait_argument_spec():
-    """``bitrix.bxenv.provider.wait``; checked by ``check_wait``."""
+    """``bitrix.bxenv.provider.wait``; read by ``wait_for``."""
     return dict(
         wait=dict(type='bool', default=False),
         wait_timeout=dict(type='int', default=_orders.DEFAULT_WAIT_TIMEOUT),
@@ -75,9 +76,11 @@ def check_numbers(module):
         module.fail_json(msg=exc.message)
 
 
-def check_wait(module):
-    """Fail on waiting options no wait can use."""
-    check_numbers(module)
+def wait_for(module):
+    """The wait the task asked for, as the core takes it (``{'timeout', 'interval'}``
+    of ``_orders.wait``), or None; ``providers_for`` checks the numbers."""
+    params = module.params
+    return dict(timeout=params['wait_timeout'], interval=params['poll_interval']) if params['wait'] else None
 
 
 def providers_for(module):
@@ -94,14 +97,35 @@ def shown(module, value):
     return value if module.params.get('reveal_secrets') else mask_secrets(value)
 
 
-def fail_with(module, error, **extra):
-    """The original's error document as a module failure: ``msg``, ``error``, ``message``."""
-    module.fail_json(msg=error.message, error=error.code, message=error.message, **extra)
-
-
 def run_or_fail(module, func, *args, **kwargs):
-    """Call the core; a BxError becomes the one failure path of every module."""
+    """Call the core and return what it returns: the one failure path of every module.
+
+    A list given as ``warnings=`` goes to ``func`` and its entries become the
+    module's warnings, on success and on failure. A BxError fails the module
+    with the original's error document (``msg`` and ``message``: its message,
+    ``error``: its code) and its ``details`` (``task_id``, ``uncertain``, what
+    a wait saw...; None values left out), secrets masked as ``shown`` does.
+    """
     try:
-        return func(*args, **kwargs)
+        value, error = func(*args, **kwargs), None
     except BxError as exc:
-        fail_with(module, exc)
+        value, error = None, exc
+    for warning in kwargs.get('warnings') or ():
+        module.warn(warning)
+    if error is not None:
+        details = dict((key, item) for key, item in getattr(error, 'details', {}).items() if item is not None)
+        module.fail_json(msg=error.message, error=error.code, message=error.message, **shown(module, details))
+    return value
+
+
+def exit_with(module, result):
+    """The one result path of every module: the core's ``result`` with secrets
+    masked (``shown``), ``msg`` from ``message`` when it has none, and
+    ``diff`` only in diff mode."""
+    result = dict(result)
+    diff = result.pop('diff', None)
+    if module._diff and diff is not None:
+        result['diff'] = diff
+    if 'message' in result:
+        result.setdefault('msg', result['message'])
+    module.exit_json(**shown(module, result))

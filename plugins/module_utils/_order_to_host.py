@@ -15,7 +15,10 @@ write is finished on re-run instead of adding the server twice.
 
 The key copy is a function passed in (``copy_key(server, password,
 private_key, public_key)``) so this flow runs the same with real SSH, in
-check mode (not called) and in tests.
+check mode (not called) and in tests. ``add_order`` is the whole run that
+the module and ``bx-provider -a order_to_host`` both make: the optional wait,
+the add with the OpenSSH key copy (``_ssh.key_copier``), and the pool facts
+of the result.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -32,7 +35,9 @@ import os
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _naming, _pool, _queries, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import (
+    _files, _naming, _orders, _pool, _queries, _ssh, _tasks,
+)
 
 ROUTINE = 'order_to_hostProvider'
 
@@ -190,8 +195,9 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
 
     host = _resume(target.pool_dir, holder, task_id, server)
     if host is not None:
-        result = AddResult('resumed', name, True, _added(server), server=server,
-                           host=host_summary(target.pool_dir, host))
+        host = host_summary(target.pool_dir, host)
+        result = AddResult('resumed', name, True, _would_add(server, host) if check_mode else _added(server),
+                           server=server, host=host)
     else:
         # Before any contact: a refusal leaves the task file as it was, so
         # the add runs again once its cause is fixed; only a server value that
@@ -204,7 +210,7 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
         plan = _pool.plan_add(server, target.pool_dir, hostname=target.hostname, resolver=target.resolver)
         keys = target.keys() if password else None
         if check_mode:
-            return _planned(name, server, plan)
+            return _planned(name, server, plan)._replace(message=_would_add(server, plan))
         try:
             if password:
                 copy_key(server, password, *keys)
@@ -222,6 +228,11 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
 
 def _added(server):
     return 'Server=%s is added to the pool' % server
+
+
+def _would_add(server, host):
+    """What check mode says instead of ``_added``."""
+    return 'would add Server=%s to the pool as %s (groups: %s)' % (server, host['name'], ', '.join(host['groups']))
 
 
 def _failed(holder, task_id, exc, check_mode):
@@ -246,3 +257,50 @@ def _planned(name, server, plan):
     diff = {'before': plan['hosts_before'], 'after': plan['hosts_after'],
             'before_header': plan['hosts_file'], 'after_header': plan['hosts_file']}
     return AddResult('added', name, True, _added(server), server=server, host=host, diff=diff)
+
+
+# One ``add_order`` run, as the module and the command report it: ``added``
+# (the AddResult), ``waited`` (``polls``, ``elapsed``, ``status`` after a
+# wait, else empty) and, for a finished order, the pool's ``known_hosts_file``,
+# ``setup_playbook`` (``_pool.setup_playbook``) and ``pool_key_file`` (None
+# when the pool names none). ``_output.add_result`` makes the module result
+# of it, ``_output.add_document`` (of ``added``) the command's document.
+AddRun = collections.namedtuple('AddRun', 'task_id added waited known_hosts_file setup_playbook pool_key_file',
+                                defaults=(None, None, None))
+
+
+def add_order(providers, name, task_id, pool_dir, ssh=None, key_file=None, hostname=None, retry_failed=False,
+              check_mode=False, wait=None, resolver=None):
+    """The order-to-host run of the module and of ``bx-provider -a order_to_host``; returns an AddRun.
+
+    With ``wait`` (``{'timeout', 'interval'}`` of ``_orders.wait``) it first
+    polls until the order is finished. The key is copied with
+    ``_ssh.key_copier`` (``ssh``: its options, such as ``timeout``, ``user``,
+    ``port``); ``key_file`` is the private key to copy instead of the pool's.
+    A BxError carries ``task_id`` and what the wait saw in its ``details``.
+    """
+    waited = {}
+    target = PoolTarget(pool_dir, hostname=hostname, key_files=(key_file, key_file + '.pub') if key_file else None,
+                        resolver=resolver)
+    try:
+        if wait:
+            reply, polls, elapsed = _orders.wait(providers, name, task_id, **wait)
+            waited = {'polls': polls, 'elapsed': elapsed, 'status': reply.get('status')}
+        copy_key = _ssh.key_copier(providers.run, pool_dir, **(ssh or {}))
+        added = order_to_host(providers, name, task_id, target, copy_key, retry_failed=retry_failed,
+                              check_mode=check_mode)
+    except BxError as exc:
+        exc.details = dict(dict(waited, task_id=task_id), **getattr(exc, 'details', {}))
+        raise
+    if added.state == 'pending':
+        return AddRun(task_id, added, waited)
+    return AddRun(task_id, added, waited, _ssh.known_hosts_path(pool_dir), _pool.setup_playbook(pool_dir),
+                  _pool_key_file(target))
+
+
+def _pool_key_file(target):
+    """The private key that reaches pool servers, or None when the pool names none."""
+    try:
+        return target.keys()[0]
+    except BxError:
+        return None

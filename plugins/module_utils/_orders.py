@@ -339,3 +339,25 @@ def wait(providers, name, task_id, timeout=DEFAULT_WAIT_TIMEOUT, interval=DEFAUL
                              'the pool with bitrix.bxenv.bx_order_to_host once it is finished'
                              % (task_id, name, state, details['elapsed'], timeout), **details)
         sleep(min(interval, timeout - elapsed))
+
+
+def place_and_wait(providers, name, config_id, label=None, check_mode=False, wait_for=None, warnings=None):
+    """``place``, then with ``wait_for`` (``{'timeout', 'interval'}`` of
+    ``wait``; never in check mode) wait for the order. Returns ``(outcome,
+    waited)``: ``waited`` is ``{'polls', 'elapsed'}`` after a wait, else empty.
+
+    After a wait ``order_status`` is the last status; ``params`` stay the
+    ``order`` reply of a new order and become the status document for one
+    that ``label`` named. A failed wait's OrderError carries ``params`` too.
+    """
+    outcome = place(providers, name, config_id, label, check_mode, warnings)
+    if not wait_for or check_mode:
+        return outcome, {}
+    try:
+        reply, polls, elapsed = wait(providers, name, outcome.task_id, clock=time.monotonic, sleep=time.sleep,
+                                     **wait_for)
+    except OrderError as exc:
+        exc.details.setdefault('params', outcome.params)
+        raise
+    params = outcome.params if outcome.changed else {'provider_order': {name: reply}}
+    return outcome._replace(order_status=reply, params=params), {'polls': polls, 'elapsed': elapsed}

@@ -33,6 +33,39 @@ def add_document(result):
     return message_document(result.message)
 
 
+def add_result(run):
+    """The module result of an ``_order_to_host.add_order`` run (secrets not masked yet)."""
+    added = run.added
+    result = dict(run.waited, changed=added.changed, task_id=run.task_id)
+    if added.state == 'pending':
+        result.update(status=added.reply.get('status'), params=add_document(added)['params'])
+        return result
+    result.update(status='finished', server=added.server, message=added.message,
+                  known_hosts_file=run.known_hosts_file, setup_playbook=run.setup_playbook,
+                  pool_key_file=run.pool_key_file)
+    extra = (('host', added.host), ('resumed', True if added.state == 'resumed' else None), ('diff', added.diff))
+    result.update((key, value) for key, value in extra if value is not None)
+    return result
+
+
+def order_result(outcome, waited, provider, config_id, name=None):
+    """The module result of ``_orders.place_and_wait``'s ``(outcome, waited)``
+    for an order of ``config_id`` from ``provider`` (secrets not masked yet).
+
+    In check mode, when an order would be placed, ``would_order`` and ``msg`` say which.
+    """
+    result = dict(waited, changed=outcome.changed)
+    if outcome.task_id is None:
+        result['would_order'] = {'provider': provider, 'config_id': config_id, 'name': name}
+        result['msg'] = 'would order configuration %s of %s%s' % (
+            config_id, provider, '' if name is None else ' (name %s)' % name)
+    else:
+        result.update(task_id=outcome.task_id, params=outcome.params)
+    if outcome.order_status is not None:
+        result['order_status'] = outcome.order_status
+    return result
+
+
 def is_secret_key(key):
     """True for a key whose value is a secret (``_SECRET_KEY``)."""
     return isinstance(key, str) and _SECRET_KEY.search(key) is not None

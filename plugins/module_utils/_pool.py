@@ -39,9 +39,8 @@ import shlex
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
-from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import (
-    DEFAULT_LOCK_TIMEOUT, exclusive_lock, replace_file)
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
+from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, exclusive_lock
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _naming
 
 try:
     import yaml
@@ -78,8 +77,7 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
     """
     cfg = os.path.join(pool_dir, 'ansible.cfg')
     try:
-        with open(cfg, 'rb') as handle:
-            text = handle.read().decode('utf-8', 'surrogateescape')
+        text = _files.read_file(cfg).decode('utf-8', 'surrogateescape')
     except (OSError, IOError) as exc:
         raise BxError('BX_KEY_VIEW: Cannot open main config %s: %s; %s' % (cfg, exc.strerror, POOL_HINT), 1)
     value = None
@@ -109,8 +107,7 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
 def load_yaml_file(path):
     """The mapping in a YAML file, or None when it is missing or not loadable."""
     try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
+        data = _files.read_file(path)
     except (OSError, IOError):
         return None
     try:
@@ -275,8 +272,7 @@ def read_pool(pool_dir=DEFAULT_POOL_DIR):
         return Pool('', None)
     path = os.path.join(pool_dir, 'hosts')
     try:
-        with open(path, 'rb') as handle:
-            data = handle.read()
+        data = _files.read_file(path)
     except (OSError, IOError) as exc:
         return Pool(pool_dir, None, exc.strerror)
     # surrogateescape: any byte survives the round trip unchanged.
@@ -510,7 +506,7 @@ def _write(path, text, mode, host_vars):
                 if exc.errno != errno.EEXIST:
                     raise
         # A host_vars symlink is replaced, not followed; a hosts symlink is followed.
-        replace_file(path, text.encode('utf-8', 'surrogateescape'), mode=mode,
-                     follow_symlinks=not host_vars)
+        _files.replace_file(path, text.encode('utf-8', 'surrogateescape'), mode=mode,
+                            follow_symlinks=not host_vars)
     except (OSError, IOError) as exc:
         raise BxError('Host::add_to_group: Cannot open %s: %s' % (exc.filename or path, exc.strerror), 2)

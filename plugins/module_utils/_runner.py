@@ -137,7 +137,8 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
 # number when a signal ended it; 127 when it could not be started) to the
 # file ``rc`` of the folder open as descriptor argv[1]: first as ``rc.tmp``,
 # then renamed, so ``rc`` is always whole. Self-contained: it must not depend
-# on where this file was loaded from.
+# on where this file was loaded from, so it opens ``rc.tmp`` itself (one of
+# the two opens outside ``_files``, with the reads of /proc below).
 _WATCHER = r"""
 import os, signal, subprocess, sys
 folder = int(sys.argv[1])
@@ -290,6 +291,7 @@ def _processes():
         if not name.isdigit():
             continue
         try:
+            # The kernel's own file, nothing anyone can plant: read directly, not through _files.
             with open('/proc/%s/stat' % name) as handle:
                 fields = handle.read().rsplit(')', 1)[1].split()
             found.append((int(name), fields[0], int(fields[2])))

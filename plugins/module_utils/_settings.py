@@ -7,8 +7,8 @@
 The web interface pastes its values into the command line unquoted, so
 nothing on that line may choose which files or programs the command trusts
 (docs/protocol.md, difference 16). Folders, the playbook command, the
-owner, the limits and the set-up job come from a JSON file at a path fixed
-when the command is built (``plugins/plugin_utils/bx_provider_build.py --settings-file``),
+owner, the limits, the set-up job and the key copy's log file come from a
+JSON file at a path fixed when the command is built (``plugins/plugin_utils/bx_provider_build.py --settings-file``),
 or from settings fixed in the build itself. The file, its folder and every
 folder above must belong to root and be writable by nobody else (a sticky
 folder such as ``/tmp`` is allowed above the file's own folder); a missing
@@ -24,7 +24,8 @@ import json
 import os
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _install, _pool, _queries, _runner, _setup_job
+from ansible_collections.bitrix.bxenv.plugins.module_utils import (
+    _files, _install, _pool, _queries, _runner, _setup_job, _ssh)
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import DEFAULT_PROVIDERS_DIR, DEFAULT_TIMEOUT
 
@@ -38,6 +39,7 @@ SETTINGS = {
     'pool_dir': ('path', _pool.DEFAULT_POOL_DIR),
     'jobs_dir': ('path', _setup_job.DEFAULT_JOBS_DIR),
     'ansible_playbook': ('path', _setup_job.DEFAULT_ANSIBLE_PLAYBOOK),
+    'ssh_log_file': ('path', _ssh.LOG_FILE),
     'owner': ('name', _install.DEFAULT_OWNER),
     'group': ('name', _install.DEFAULT_OWNER),
     'timeout': ('int', DEFAULT_TIMEOUT),

@@ -48,11 +48,7 @@ def command_text(ansible_playbook, playbook):
 
 
 def _write_new(folder_fd, name, text):
-    fd = _files.create_new(folder_fd, name, 0o644)
-    try:
-        _files.write_all(fd, text.encode('utf-8', 'surrogateescape'))
-    finally:
-        os.close(fd)
+    _files.write_new(folder_fd, name, text.encode('utf-8', 'surrogateescape'), 0o644)
 
 
 def _make_folder(root_fd, kind, rng):

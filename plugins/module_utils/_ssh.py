@@ -34,7 +34,9 @@ line and ignores the server's host key. Here:
 Failures keep the original's texts and codes (docs/protocol.md section 8 step 1.2),
 with ``error=<n>`` mimicking the expect script's exit codes: 101 password
 expired, 103 password change prompted, 104 wrong password (its own text),
-and otherwise ssh's exit status. A short cause follows after ``; ``.
+and otherwise ssh's exit status. A short cause follows after ``; ``. They
+name the log file the key copy writes (``log_file``, a setting; the
+original's ``/opt/webdir/logs/ssh_keycopy.log`` by default).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -46,16 +48,20 @@ import re
 import shlex
 import shutil
 import sys
-import tempfile
 import time
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import SETTING_RANGES, check_settings
 
 LOG_FILE = '/opt/webdir/logs/ssh_keycopy.log'
 MSG_WRONG_PASSWORD = 'User enter incorrect password'
-MSG_CHANGE_PASSWORD = 'User must change password, error=%s: please view log file ' + LOG_FILE
-MSG_OTHER = 'The error occurred, error=%s: please view log file ' + LOG_FILE
+# error=<code>, then the log file the key copy was given (``log_message``).
+CHANGE_PASSWORD = 'User must change password, error=%s: please view log file %s'
+OTHER = 'The error occurred, error=%s: please view log file %s'
+# The original's texts (the default log file), with error=<code> to fill in.
+MSG_CHANGE_PASSWORD = CHANGE_PASSWORD % ('%s', LOG_FILE)
+MSG_OTHER = OTHER % ('%s', LOG_FILE)
 
 CODE_EXPIRED = 101        # the server says the password has expired
 CODE_CHANGE_PROMPT = 103  # the server asks for a new password
@@ -129,36 +135,50 @@ def _is_change_prompt(prompt):
     return bool(change or not login)
 
 
+def log_message(template, code, log_file):
+    """``CHANGE_PASSWORD`` or ``OTHER`` for ``code``, naming ``log_file``
+    (the original's file when there is none)."""
+    return template % (code, log_file or LOG_FILE)
+
+
 def _fail(code, message, cause=None):
     if cause:
         message = '%s; %s' % (message, cause)
     raise BxError(message, code=code)
 
 
-def _check_server(server, user, port, ssh_timeout):
+def _other(rc, log_file, cause=None):
+    _fail(2, log_message(OTHER, rc, log_file), cause)
+
+
+def _change(code, log_file, cause):
+    _fail(1, log_message(CHANGE_PASSWORD, code, log_file), cause)
+
+
+def _check_server(server, user, port, ssh_timeout, log_file=None):
     for what, value in (('server', server), ('user', user)):
         if not isinstance(value, str) or not value or value.startswith('-') \
                 or re.search(r'[\s\x00-\x1f\x7f@]', value):
-            _fail(2, MSG_OTHER % 2, 'bad %s name %s' % (what, quoted(value)))
+            _other(2, log_file, 'bad %s name %s' % (what, quoted(value)))
     for name, value in (('ssh_port', port), ('ssh_timeout', ssh_timeout)):
         try:
             if value is None:  # check_settings takes None for "not given"
                 raise BxError('%s must be given' % name)
             check_settings(**{name: value})
         except BxError as exc:
-            _fail(2, MSG_OTHER % 2, exc.message)
+            _other(2, log_file, exc.message)
 
 
-def read_public_key(public_key_file):
+def read_public_key(public_key_file, log_file=None):
     """The public key line (``type base64 [comment]``) from its file."""
     try:
-        with open(public_key_file) as handle:
-            lines = [line.strip() for line in handle.read().splitlines() if line.strip()]
-    except (IOError, OSError, UnicodeDecodeError) as exc:
-        _fail(2, MSG_OTHER % 2, 'cannot read public key %s: %s' % (public_key_file, exc))
+        text = _files.read_file(public_key_file, _files.MAX_READ).decode('utf-8')
+    except (IOError, OSError, UnicodeDecodeError, _files.UnsafeFile) as exc:
+        _other(2, log_file, 'cannot read public key %s: %s' % (public_key_file, exc))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
     fields = lines[0].split() if len(lines) == 1 else []
     if len(fields) < 2 or not _KEY_TYPE.match(fields[0]) or not _KEY_BLOB.match(fields[1]):
-        _fail(2, MSG_OTHER % 2, 'public key %s is not one OpenSSH public key line' % public_key_file)
+        _other(2, log_file, 'public key %s is not one OpenSSH public key line' % public_key_file)
     return ' '.join(fields)
 
 
@@ -188,7 +208,7 @@ def _target(server, user, port):
     return ['-p', str(port), '-l', user, '--', server]
 
 
-def _run_ssh(runner, argv, ssh_timeout, python, environ=None, password=None):
+def _run_ssh(runner, argv, ssh_timeout, python, log_file, environ=None, password=None):
     """``(rc, stdout, stderr, notes, timed_out)`` of one ssh run (under
     ``GUARD``) through the runner; ``password`` is written to its stdin.
 
@@ -196,7 +216,7 @@ def _run_ssh(runner, argv, ssh_timeout, python, environ=None, password=None):
     three connect timeouts and some slack before it is killed.
     """
     if not python or not os.path.isabs(python):
-        _fail(2, MSG_OTHER % 2, 'python %r cannot run the ssh guard' % (python,))
+        _other(2, log_file, 'python %r cannot run the ssh guard' % (python,))
     result = runner([python, '-I', '-c', GUARD, str(os.getpid())] + argv, timeout=ssh_timeout * 3 + 10,
                     environ_update=environ, data=password)
     lines = result.stderr_text().splitlines()
@@ -216,14 +236,15 @@ def _cause(stderr, known_hosts_file, server):
 
 
 def _log(log_file, server, step, rc, stderr):
+    """A line in ``log_file`` when its folder exists (never through a link)."""
     if not log_file or not os.path.isdir(os.path.dirname(log_file) or '.'):
         return
+    line = '[%s] %d server=%s step=%s rc=%s %s\n' % (
+        time.strftime('%Y-%m-%d %H:%M:%S'), os.getpid(), server, step, rc,
+        ' | '.join(part.strip() for part in stderr.splitlines() if part.strip()))
     try:
-        with open(log_file, 'a') as handle:
-            handle.write('[%s] %d server=%s step=%s rc=%s %s\n' % (
-                time.strftime('%Y-%m-%d %H:%M:%S'), os.getpid(), server, step, rc,
-                ' | '.join(line.strip() for line in stderr.splitlines() if line.strip())))
-    except (IOError, OSError):
+        _files.append(log_file, line.encode('utf-8', 'surrogateescape'))
+    except (IOError, OSError, UnicodeEncodeError):
         pass
 
 
@@ -232,7 +253,7 @@ def check_key_login(runner, server, private_key_file, known_hosts_file, user='ro
     """Try a key-only login; returns ``(ok, rc, stderr)``. Records the host
     key on first contact; never asks for anything. ``runner`` has the
     signature of ``_runner.run``; ``python`` runs the guard."""
-    _check_server(server, user, port, ssh_timeout)
+    _check_server(server, user, port, ssh_timeout, log_file)
     argv = [ssh_bin] + _common_options(
         known_hosts_file, ssh_timeout) + [
         '-o', 'BatchMode=yes',
@@ -242,7 +263,7 @@ def check_key_login(runner, server, private_key_file, known_hosts_file, user='ro
         '-o', 'KbdInteractiveAuthentication=no',
         '-o', 'PreferredAuthentications=publickey',
     ] + _target(server, user, port) + ['echo %s' % KEY_OK]
-    rc, out, err, dummy, dummy = _run_ssh(runner, argv, ssh_timeout, python)
+    rc, out, err, dummy, dummy = _run_ssh(runner, argv, ssh_timeout, python, log_file)
     _log(log_file, server, 'key-login', rc, err)
     return rc == 0 and KEY_OK in out.split(), rc, err
 
@@ -267,15 +288,13 @@ def _password_step(runner, server, password, key_line, known_hosts_file, user, p
     try:
         secret = password.encode('utf-8')
     except UnicodeEncodeError:
-        _fail(2, MSG_OTHER % 2, 'the password is not valid Unicode')
-    folder = tempfile.mkdtemp(prefix='bxenv-askpass-', dir=tmpdir)
-    try:
+        _other(2, log_file, 'the password is not valid Unicode')
+    with _files.private_folder('bxenv-askpass-', tmpdir, ignore_errors=True) as (folder, folder_fd):
         # A shell stub, so the interpreter path may be of any length or shape
         # (a '#!' line is cut at 127 bytes on older kernels and splits at spaces).
         askpass = os.path.join(folder, 'askpass')
-        fd = os.open(askpass, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o700)
-        with os.fdopen(fd, 'w') as handle:
-            handle.write('#!/bin/sh\nexec "$%s" -I -c "$%s" "$@"\n' % (ASKPASS_PYTHON_ENV, ASKPASS_CODE_ENV))
+        _files.write_new(folder_fd, 'askpass', ('#!/bin/sh\nexec "$%s" -I -c "$%s" "$@"\n'
+                                                % (ASKPASS_PYTHON_ENV, ASKPASS_CODE_ENV)).encode('utf-8'), 0o700)
         argv = [ssh_bin] + _common_options(
             known_hosts_file, ssh_timeout) + [
             '-o', 'BatchMode=no',
@@ -292,9 +311,7 @@ def _password_step(runner, server, password, key_line, known_hosts_file, user, p
             ASKPASS_PYTHON_ENV: python,
             ASKPASS_CODE_ENV: ASKPASS_SCRIPT,
         }
-        rc, out, err, notes, timed_out = _run_ssh(runner, argv, ssh_timeout, python, environ, secret)
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        rc, out, err, notes, timed_out = _run_ssh(runner, argv, ssh_timeout, python, log_file, environ, secret)
     _log(log_file, server, 'password', rc, err)
     prompts = [note[len('prompt '):] for note in notes if note.startswith('prompt ')]
     return rc, out, err, prompts, 'answered' in notes, timed_out
@@ -307,10 +324,12 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
 
     Returns ``{'changed', 'key_added', 'password_used', 'host_key_recorded',
     'server', 'user', 'port', 'known_hosts_file'}``; raises ``BxError``.
-    ``password`` may be None or '' when key login already works.
+    ``password`` may be None or '' when key login already works. The steps
+    are logged to ``log_file`` when its folder exists; failures name it
+    (the original's file when it is None).
     """
-    _check_server(server, user, port, ssh_timeout)
-    key_line = read_public_key(public_key_file or private_key_file + '.pub')
+    _check_server(server, user, port, ssh_timeout, log_file)
+    key_line = read_public_key(public_key_file or private_key_file + '.pub', log_file)
     folder = os.path.dirname(os.path.abspath(known_hosts_file))
     if not os.path.isdir(folder):
         os.makedirs(folder, 0o700)
@@ -322,11 +341,11 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
     ok, rc, err = check_key_login(runner, server, private_key_file, known_hosts_file, **common)
     if not ok:
         if _EXPIRED.search(err):
-            _fail(1, MSG_CHANGE_PASSWORD % CODE_EXPIRED, _cause(err, known_hosts_file, server))
+            _change(CODE_EXPIRED, log_file, _cause(err, known_hosts_file, server))
         if 'Permission denied' not in err:   # unreachable, host key changed, ...
-            _fail(2, MSG_OTHER % rc, _cause(err, known_hosts_file, server) or 'key login failed')
+            _other(rc, log_file, _cause(err, known_hosts_file, server) or 'key login failed')
         if password is None or password == '':
-            _fail(2, MSG_OTHER % rc, 'key login refused and no password given')
+            _other(rc, log_file, 'key login refused and no password given')
         rc, out, err, prompts, answered, timed_out = _password_step(
             runner, server, password, key_line, known_hosts_file, user, port, ssh_timeout,
             ssh_bin, python, tmpdir, log_file)
@@ -335,23 +354,35 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
         if rc != 0 or not (KEY_ADDED in words or KEY_PRESENT in words):
             text = out + '\n' + err
             if _EXPIRED.search(text):
-                _fail(1, MSG_CHANGE_PASSWORD % CODE_EXPIRED, 'the password of %s has expired' % user)
+                _change(CODE_EXPIRED, log_file, 'the password of %s has expired' % user)
             if any(_is_change_prompt(p) for p in prompts):
-                _fail(1, MSG_CHANGE_PASSWORD % CODE_CHANGE_PROMPT, 'the server asks for a new password')
+                _change(CODE_CHANGE_PROMPT, log_file, 'the server asks for a new password')
             if answered and 'Permission denied' in err:
                 _fail(2, MSG_WRONG_PASSWORD)
             if timed_out:
-                _fail(2, MSG_OTHER % rc, 'ssh timed out')
-            _fail(2, MSG_OTHER % rc, _cause(err, known_hosts_file, server) or 'adding the key failed')
+                _other(rc, log_file, 'ssh timed out')
+            _other(rc, log_file, _cause(err, known_hosts_file, server) or 'adding the key failed')
         result['key_added'] = KEY_ADDED in words
         ok, rc, err = check_key_login(runner, server, private_key_file, known_hosts_file, **common)
         if not ok:
-            _fail(2, MSG_OTHER % rc, 'the key is in authorized_keys but key login fails: %s'
-                  % (_cause(err, known_hosts_file, server) or 'no reason given'))
+            _other(rc, log_file, 'the key is in authorized_keys but key login fails: %s'
+                   % (_cause(err, known_hosts_file, server) or 'no reason given'))
     result['changed'] = result['key_added']
     size_after = os.path.getsize(known_hosts_file) if os.path.exists(known_hosts_file) else 0
     result['host_key_recorded'] = size_after > size_before
     return result
+
+
+MSG_NO_SSH = 'bxenv: the OpenSSH client (ssh) is needed to copy the pool key'
+
+
+def ssh_client(ssh_bin=None):
+    """The path of the OpenSSH client ``ssh_bin`` (a name looked up in PATH, or
+    a path; ``ssh`` by default); a BxError naming what to install when there is none."""
+    found = shutil.which(ssh_bin or 'ssh')
+    if not found:
+        raise BxError(MSG_NO_SSH)
+    return os.path.abspath(found)
 
 
 def known_hosts_path(pool_dir):
@@ -363,13 +394,18 @@ def key_copier(runner, pool_dir, timeout=None, known_hosts_file=None, log_file=L
     """``copy_key(server, password, private_key_file, public_key_file)`` bound to
     a runner and a pool, as ``_order_to_host.order_to_host`` wants it.
 
-    ``timeout`` (seconds) becomes ssh's ConnectTimeout; the log file is
-    written only when its folder exists (as the original's logs)."""
+    ``timeout`` (seconds) becomes ssh's ConnectTimeout; ``log_file`` (the
+    setting ``ssh_log_file`` of bx_order_to_host and bx-provider) is written
+    only when its folder exists (as the original's logs) and is named by the
+    failures. The ssh client (``ssh_bin``, default ``ssh`` from PATH) is
+    looked for when a copy starts (``ssh_client``), so a run that copies no
+    key does not need it."""
     # bx-provider gives its provider timeout, which may pass ssh_timeout's range.
     ssh_timeout = min(max(1, int(timeout)), SETTING_RANGES['ssh_timeout'][1]) if timeout else 10
     known_hosts = known_hosts_file or known_hosts_path(pool_dir)
+    ssh_bin = options.pop('ssh_bin', 'ssh')
 
     def copy(server, password, private_key_file, public_key_file=None):
-        return copy_key(runner, server, password, private_key_file, known_hosts,
-                        public_key_file=public_key_file, ssh_timeout=ssh_timeout, log_file=log_file, **options)
+        return copy_key(runner, server, password, private_key_file, known_hosts, public_key_file=public_key_file,
+                        ssh_timeout=ssh_timeout, ssh_bin=ssh_client(ssh_bin), log_file=log_file, **options)
     return copy

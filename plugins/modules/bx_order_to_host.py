@@ -78,6 +78,12 @@ options:
     description: Seconds to wait for the new server's SSH port to answer, from C(1) to C(3600).
     type: int
     default: 10
+  ssh_log_file:
+    description:
+      - Log of the key copy's ssh runs (no password is ever in it), written only
+        when its folder exists, as the original's; the key copy's failure messages name it.
+    type: path
+    default: /opt/webdir/logs/ssh_keycopy.log
   hostname:
     description:
       - Inventory name for the new server instead of the naming rule
@@ -91,7 +97,11 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Asks the provider for the status, plans the pool change and reports it; contacts no server and writes nothing.
+    description:
+      - Asks the provider for the status (and waits with O(wait=true)), plans the pool change and reports it;
+        contacts no server and writes nothing.
+      - 'RV(message) and C(msg) then say what would be added, as C(would add Server=<server> to the pool as <name>
+        (groups: <groups>)); the other results are those of a real run.'
     support: full
   diff_mode:
     description: Shows the pool C(hosts) file before and after.
@@ -132,6 +142,9 @@ message:
   description:
     - The original's message, C(Server=<server> is added to the pool), or for an
       order already added, the original's text saying the task is already complete.
+      Also in C(msg).
+    - 'In check mode, when the server would be added, what would be done instead:
+      C(would add Server=<server> to the pool as <name> (groups: <groups>)).'
     - On failure, the original's error message (also in C(msg)).
   returned: when the order is finished, and on failure
   type: str
@@ -143,7 +156,7 @@ error:
   sample: 2
 task_id:
   description: The order's id.
-  returned: always
+  returned: always, also on failure
   type: str
   sample: "1001"
 server:
@@ -229,21 +242,13 @@ elapsed:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec,
-    check_wait,
-    fail_with,
-    pool_argument_spec,
-    provider_argument_spec,
-    providers_for,
-    secrets_argument_spec,
-    shown,
-    wait_argument_spec,
+    argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
+    providers_for, run_or_fail, secrets_argument_spec, wait_argument_spec,
+    wait_for,
 )
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
-from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, order_to_host
-from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
+from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import add_order
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_result
 
 
 def main():
@@ -256,65 +261,20 @@ def main():
             ssh_port=dict(type='int', default=22),
             ssh_key_file=dict(type='path'),
             ssh_timeout=dict(type='int', default=10),
+            ssh_log_file=dict(type='path', default='/opt/webdir/logs/ssh_keycopy.log'),
             hostname=dict(type='str'),
             retry_failed=dict(type='bool', default=False),
         ),
         supports_check_mode=True,
     )
-    check_wait(module)
     params = module.params
-    providers = providers_for(module)
-    name, task_id, pool_dir = params['provider'], params['task_id'], params['pool_dir']
-    known_hosts = _ssh.known_hosts_path(pool_dir)
-    result = {'changed': False, 'task_id': task_id}
-    ssh_bin = module.get_bin_path('ssh')
-    copier = _ssh.key_copier(providers.run, pool_dir, timeout=params['ssh_timeout'],
-                             user=params['ssh_user'], port=params['ssh_port'], ssh_bin=ssh_bin or 'ssh')
-
-    def copy_key(server, password, private, public):
-        if not ssh_bin:
-            raise BxError('bxenv: the OpenSSH client (ssh) is needed to copy the pool key')
-        copier(server, password, private, public)
-
-    key_files = None
-    if params['ssh_key_file']:
-        key_files = (params['ssh_key_file'], params['ssh_key_file'] + '.pub')
-    target = PoolTarget(pool_dir, hostname=params['hostname'], key_files=key_files)
-    try:
-        if params['wait']:
-            reply, polls, elapsed = _orders.wait(providers, name, task_id, timeout=params['wait_timeout'],
-                                                 interval=params['poll_interval'])
-            result.update(polls=polls, elapsed=elapsed, status=reply.get('status'))
-        added = order_to_host(providers, name, task_id, target, copy_key, retry_failed=params['retry_failed'],
-                              check_mode=module.check_mode)
-    except BxError as exc:
-        result.update(shown(module, getattr(exc, 'details', {})))
-        result.pop('changed', None)
-        fail_with(module, exc, **result)
-
-    result['changed'] = added.changed
-    if added.state == 'pending':
-        result['status'] = added.reply.get('status')
-        result['params'] = shown(module, add_document(added)['params'])
-    else:
-        result.update(status='finished', server=added.server, known_hosts_file=known_hosts,
-                      setup_playbook=_pool.setup_playbook(pool_dir), message=added.message, msg=added.message,
-                      pool_key_file=_pool_key_file(target))
-        if added.host is not None:
-            result['host'] = added.host
-        if added.state == 'resumed':
-            result['resumed'] = True
-        if module._diff and added.diff is not None:
-            result['diff'] = added.diff
-    module.exit_json(**result)
-
-
-def _pool_key_file(target):
-    """The private key that reaches pool servers, or None when the pool names none."""
-    try:
-        return target.keys()[0]
-    except BxError:
-        return None
+    run = run_or_fail(
+        module, add_order, providers_for(module), params['provider'], params['task_id'], params['pool_dir'],
+        ssh=dict(timeout=params['ssh_timeout'], user=params['ssh_user'], port=params['ssh_port'],
+                 log_file=params['ssh_log_file']),
+        key_file=params['ssh_key_file'], hostname=params['hostname'], retry_failed=params['retry_failed'],
+        check_mode=module.check_mode, wait=wait_for(module))
+    exit_with(module, add_result(run))
 
 
 if __name__ == '__main__':

@@ -209,12 +209,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import params_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec,
-    provider_argument_spec,
-    providers_for,
-    run_or_fail,
-    secrets_argument_spec,
-    shown,
+    argument_spec, exit_with, provider_argument_spec, providers_for,
+    run_or_fail, secrets_argument_spec,
 )
 
 
@@ -234,13 +230,9 @@ def main():
         ],
         supports_check_mode=True,
     )
-    providers = providers_for(module)
-    warnings = []
     kind, query = _queries.QUERIES[module.params['query']]
-    data = run_or_fail(module, query, providers, module.params, warnings)
-    for warning in warnings:
-        module.warn(warning)
-    module.exit_json(changed=False, params=shown(module, params_document(kind, data)['params']))
+    data = run_or_fail(module, query, providers_for(module), module.params, warnings=[])
+    exit_with(module, dict(params_document(kind, data), changed=False))
 
 
 if __name__ == '__main__':

@@ -78,8 +78,9 @@ attributes:
     description:
       - Only the read-only C(help) and C(order_status) provider calls run,
         and nothing is written (not even C(tasks/) or the lock folder).
-        Reports C(changed=true) when an order would be placed and the
-        existing order when O(name) already names one. Never waits.
+        When an order would be placed, reports C(changed=true) with
+        RV(would_order) and a C(msg) saying what would be ordered; when
+        O(name) already names an order, reports that order. Never waits.
     support: full
   diff_mode:
     description: The result says what was ordered; there is no diff.
@@ -146,6 +147,24 @@ task_id:
   returned: success, except in check mode when an order would be placed; failure when the order's id is known
   type: str
   sample: "1001"
+would_order:
+  description:
+    - In check mode, the order that would be placed. C(msg) says the same,
+      as C(would order configuration <config_id> of <provider>), followed by
+      C( (name <name>)) when O(name) is given.
+  returned: check mode, when an order would be placed
+  type: dict
+  contains:
+    provider:
+      description: O(provider).
+      type: str
+    config_id:
+      description: O(config_id).
+      type: str
+    name:
+      description: O(name), or null.
+      type: str
+  sample: {provider: superprovider, config_id: "2", name: web-02}
 uncertain:
   description:
     - C(true) when the module failed after the provider was asked to order,
@@ -212,31 +231,14 @@ error:
   sample: 1
 '''
 
-import time
-
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders
-from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec,
-    check_wait,
-    fail_with,
-    provider_argument_spec,
-    providers_for,
-    secrets_argument_spec,
-    shown,
-    wait_argument_spec,
+    argument_spec, exit_with, provider_argument_spec, providers_for,
+    run_or_fail, secrets_argument_spec, wait_argument_spec, wait_for,
 )
-
-
-def _shown_details(module, details):
-    details = dict(details)
-    if details.get('order_status') is None:
-        details.pop('order_status', None)
-    else:
-        details['order_status'] = shown(module, details['order_status'])
-    return details
+from ansible_collections.bitrix.bxenv.plugins.module_utils._orders import place_and_wait
+from ansible_collections.bitrix.bxenv.plugins.module_utils._output import order_result
 
 
 def main():
@@ -249,37 +251,11 @@ def main():
         ),
         supports_check_mode=True,
     )
-    check_wait(module)
     params = module.params
-    providers = providers_for(module)
-    warnings = []
-    outcome = None
-    waited = {}
-    try:
-        outcome = _orders.place(providers, params['provider'], params['config_id'], params['name'],
-                                module.check_mode, warnings)
-        if params['wait'] and not module.check_mode:
-            reply, waited['polls'], waited['elapsed'] = _orders.wait(
-                providers, params['provider'], outcome.task_id, params['wait_timeout'],
-                params['poll_interval'], clock=time.monotonic, sleep=time.sleep)
-            outcome = outcome._replace(order_status=reply, params=outcome.params if outcome.changed else
-                                       {'provider_order': {params['provider']: reply}})
-    except BxError as exc:
-        for warning in warnings:
-            module.warn(warning)
-        extra = _shown_details(module, getattr(exc, 'details', {}))
-        if outcome is not None and outcome.params is not None:
-            extra['params'] = shown(module, outcome.params)
-        fail_with(module, exc, **extra)
-    for warning in warnings:
-        module.warn(warning)
-    result = dict(changed=outcome.changed)
-    if outcome.task_id is not None:
-        result.update(task_id=outcome.task_id, params=shown(module, outcome.params))
-    if outcome.order_status is not None:
-        result['order_status'] = shown(module, outcome.order_status)
-    result.update(waited)
-    module.exit_json(**result)
+    outcome, waited = run_or_fail(
+        module, place_and_wait, providers_for(module), params['provider'], params['config_id'], params['name'],
+        check_mode=module.check_mode, wait_for=wait_for(module), warnings=[])
+    exit_with(module, order_result(outcome, waited, params['provider'], params['config_id'], params['name']))
 
 
 if __name__ == '__main__':

@@ -201,9 +201,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _install
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec,
-    provider_argument_spec,
-    providers_for,
+    argument_spec, exit_with, provider_argument_spec, providers_for,
     run_or_fail,
 )
 
@@ -236,10 +234,7 @@ def main():
     else:
         result = run_or_fail(module, _install.remove, providers, params['name'],
                              force=params['force'], check_mode=module.check_mode)
-    diff = result.pop('diff')
-    if module._diff:
-        result['diff'] = diff
-    module.exit_json(msg=result['message'], **result)
+    exit_with(module, result)
 
 
 if __name__ == '__main__':

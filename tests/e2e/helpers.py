@@ -132,7 +132,9 @@ def install(layout, archive):
 def add_to_pool(layout, *extra, **options):
     argv = ['ansible-playbook', 'bitrix.bxenv.add_to_pool', '-e', 'bx_provider=' + PROVIDER,
             '-e', 'bx_providers_dir=' + layout['providers_dir'], '-e', 'bx_pool_dir=' + layout['pool_dir'],
-            '-e', 'bx_poll_interval=1', '-e', 'bx_wait_timeout=120']
+            '-e', 'bx_poll_interval=1', '-e', 'bx_wait_timeout=120',
+            # the key copy logs in the sandbox, never in the host's /opt/webdir/logs
+            '-e', 'bx_ssh_log_file=' + layout['ssh_log_file']]
     if options.get('check'):
         argv.append('--check')
     for item in extra:

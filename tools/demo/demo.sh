@@ -113,6 +113,8 @@ mkdir -p "$DEMO"
 python3 "$REPO/tools/demo/sandbox.py" "$SANDBOX" >"$DEMO/layout.json"
 POOL="$SANDBOX/pool"
 PROVIDERS="$SANDBOX/providers"
+# The key copy logs here, not in the appliance's /opt/webdir/logs.
+SSH_LOG="$SANDBOX/logs/ssh_keycopy.log"
 export ANSIBLE_CONFIG="$POOL/ansible.cfg"
 export ANSIBLE_COLLECTIONS_PATH
 ANSIBLE_COLLECTIONS_PATH="$(collections_path)"
@@ -120,6 +122,7 @@ export ANSIBLE_LOCALHOST_WARNING=False ANSIBLE_INVENTORY_UNPARSED_WARNING=False 
 export ANSIBLE_LOCAL_TEMP="$DEMO/ansible-tmp"
 say "pool: $POOL (key id_pool, ansible.cfg, hosts with the master server1, common.yml)"
 say "providers: $PROVIDERS"
+say "key copy log: $SSH_LOG"
 
 step "Build the $PROVIDER provider plugin archive from examples/providers/$PROVIDER"
 ARCHIVE="$(python3 "$REPO/tools/demo/build_lab_provider.py" --output "$DEMO/$PROVIDER.tar.gz")"
@@ -138,13 +141,15 @@ for c in json.load(sys.stdin)["configurations"]:
 step "Order config_id=$CONFIG_ID and add the server to the pool: ansible-playbook bitrix.bxenv.add_to_pool"
 ansible-playbook bitrix.bxenv.add_to_pool \
     -e bx_provider="$PROVIDER" -e bx_config_id="$CONFIG_ID" -e bx_order_name=demo-web \
-    -e bx_providers_dir="$PROVIDERS" -e bx_pool_dir="$POOL" -e bx_poll_interval=1 -e bx_wait_timeout=120 |
+    -e bx_providers_dir="$PROVIDERS" -e bx_pool_dir="$POOL" -e bx_poll_interval=1 -e bx_wait_timeout=120 \
+    -e bx_ssh_log_file="$SSH_LOG" |
     tee "$DEMO/add_to_pool.log"
 
 step "Run it again: nothing to change"
 ansible-playbook bitrix.bxenv.add_to_pool \
     -e bx_provider="$PROVIDER" -e bx_config_id="$CONFIG_ID" -e bx_order_name=demo-web \
-    -e bx_providers_dir="$PROVIDERS" -e bx_pool_dir="$POOL" -e bx_poll_interval=1 >"$DEMO/add_to_pool.again.log"
+    -e bx_providers_dir="$PROVIDERS" -e bx_pool_dir="$POOL" -e bx_poll_interval=1 \
+    -e bx_ssh_log_file="$SSH_LOG" >"$DEMO/add_to_pool.again.log"
 sed -n '/^PLAY RECAP/,$p' "$DEMO/add_to_pool.again.log" | sed 's/^/    /'
 if grep -E '^[^ ].* : ok=' "$DEMO/add_to_pool.again.log" | grep -qv ' changed=0 '; then
     echo "demo: the second run changed something" >&2

@@ -14,6 +14,10 @@
   ``.ssh/known_hosts``, ``hosts`` holding the master ``server1`` (a local
   connection) in ``[bitrix-hosts]``, ``host_vars/server1``, and
   ``common.yml``, the pool set-up playbook (``tools/demo/pool/common.yml``);
+* ``logs/`` - the key copy's log, ``logs/ssh_keycopy.log`` (``ssh_log_file``
+  in the printed layout; ``/opt/webdir/logs/ssh_keycopy.log`` on an
+  appliance): give it as ``ssh_log_file`` (``bx_ssh_log_file`` of the role)
+  so nothing is logged outside ``DIR``;
 * ``cp/`` - ansible's ssh connection masters; when ``DIR`` is too deep for a
   Unix socket path, a ``/tmp/bxcp-*`` folder instead (``control_dir`` in the
   printed layout; remove it when done).
@@ -91,7 +95,8 @@ def create(root):
         raise SystemExit('sandbox: %s is not empty' % root)
     providers = os.path.join(root, 'providers')
     pool = os.path.join(root, 'pool')
-    for folder, mode in ((root, 0o755), (providers, 0o755), (pool, 0o755),
+    logs = os.path.join(root, 'logs')
+    for folder, mode in ((root, 0o755), (providers, 0o755), (pool, 0o755), (logs, 0o755),
                          (os.path.join(pool, 'host_vars'), 0o755), (os.path.join(pool, '.ssh'), 0o700)):
         if not os.path.isdir(folder):
             os.makedirs(folder)
@@ -110,7 +115,8 @@ def create(root):
     shutil.copyfile(os.path.join(HERE, 'pool', 'common.yml'), os.path.join(pool, 'common.yml'))
     return {'root': root, 'providers_dir': providers, 'pool_dir': pool, 'key': key,
             'ansible_cfg': os.path.join(pool, 'ansible.cfg'), 'known_hosts': known_hosts,
-            'hosts': os.path.join(pool, 'hosts'), 'control_dir': control_dir}
+            'hosts': os.path.join(pool, 'hosts'), 'control_dir': control_dir,
+            'ssh_log_file': os.path.join(logs, 'ssh_keycopy.log')}
 
 
 def main(argv):

@@ -256,7 +256,8 @@ def test_extraction_refuses_a_symlinked_folder_made_meanwhile(tmp_path):
     try:
         os.symlink(str(outside), str(dest / 'bin'))
         with pytest.raises(_files.UnsafeFile, match='bin is a symbolic link, not a folder'):
-            _archive._open_dir(['bin'], root_fd, create=True)
+            with _files.folder_at(root_fd, 'bin', create=True, mode=0o700):
+                pass
     finally:
         os.close(root_fd)
     assert members and os.listdir(str(outside)) == []

@@ -21,6 +21,7 @@ import pytest
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _cli
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _naming
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _ssh
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
     add_task, calls, finished_jobs, make_ansible_playbook, make_provider, playbook_calls, raw)
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
@@ -527,10 +528,11 @@ class KeyCopy(object):
     """Stands in for the SSH key copy; records its calls."""
 
     def __init__(self):
-        self.made, self.calls = [], []
+        self.made, self.calls, self.log_files = [], [], []
 
-    def key_copier(self, runner, pool_dir, timeout):
+    def key_copier(self, runner, pool_dir, timeout, log_file):
         self.made.append((pool_dir, timeout))
+        self.log_files.append(log_file)
         return lambda *args: self.calls.append(args)
 
 
@@ -546,7 +548,7 @@ def pool(tmp_path, monkeypatch):
         handle.write('[defaults]\nprivate_key_file = %s/keys/id_rsa\n' % path)
     monkeypatch.setattr(_naming, 'SystemResolver', FakeResolver)
     copier = KeyCopy()
-    monkeypatch.setattr(_cli, '_ssh', copier)
+    monkeypatch.setattr(_ssh, 'key_copier', copier.key_copier)
     jobs = str(tmp_path / 'temp')
     os.makedirs(jobs)
     return {'path': path, 'keys': copier, 'jobs': jobs, 'playbook': make_ansible_playbook(tmp_path / 'bin')}
@@ -573,6 +575,7 @@ def test_order_to_host_adds_the_server(root, pool):
         0, '{"message":"Server=%s is added to the pool"}' % SERVER, '')
     keys = os.path.join(pool['path'], 'keys', 'id_rsa')
     assert pool['keys'].made == [(pool['path'], 7)]
+    assert pool['keys'].log_files == [_ssh.LOG_FILE]  # the setting ssh_log_file's default
     assert pool['keys'].calls == [(SERVER, 'pw', keys, keys + '.pub')]
     with open(os.path.join(holder, 'tasks', 't1')) as handle:
         assert handle.read() == 'complete: Server=%s is added to the pool' % SERVER
@@ -634,6 +637,13 @@ def test_order_to_host_no_setup_job(root, pool):
     assert to_host(root, pool, '--task_id', 't1', setup_job=False) == (
         0, 'message:Server=%s is added to the pool\n' % SERVER, '')
     assert os.listdir(pool['jobs']) == [] and playbook_calls(pool['playbook']) == []
+
+
+def test_order_to_host_key_copy_logs_where_the_settings_say(root, pool):
+    holder = make_provider(root, 'p', {'order_status': {'status': 'finished', 'server': SERVER}})
+    add_task(holder, 't1')
+    assert to_host(root, pool, '--task_id', 't1', setup_job=False, ssh_log_file='/srv/logs/keycopy.log')[0] == 0
+    assert pool['keys'].log_files == ['/srv/logs/keycopy.log']
 
 
 def test_order_to_host_default_job_places(root, pool, monkeypatch):

@@ -12,10 +12,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import fcntl
+import glob
 import io
 import json
 import os
+import re
+import stat
 import subprocess
 import sys
 import threading
@@ -24,7 +28,8 @@ import time
 import pytest
 
 import ansible_collections
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _cli, _locking, _orders, _install, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import (
+    _queries, _cli, _files, _locking, _orders, _install, _tasks)
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER, calls, make_provider, make_script_provider, slow
@@ -397,3 +402,120 @@ def test_an_older_versions_lock_folder_is_moved_once_free(world):
     open(os.path.join(legacy, 'notes.txt'), 'w').close()
     _orders.place(providers(world), 'p', '3')
     assert sorted(os.listdir(legacy)) == ['notes.txt']
+
+
+# The one file layer -------------------------------------------------------
+
+def test_a_pool_file_is_read_through_links_but_never_waited_on(tmp_path):
+    real = tmp_path / 'real'
+    real.write_bytes(b'data')
+    (tmp_path / 'link').symlink_to(real)
+    assert _files.read_file(str(tmp_path / 'link')) == b'data'  # a path the user gave: followed, as open() does
+    os.mkfifo(str(tmp_path / 'fifo'))
+    for name, code in (('fifo', errno.EINVAL), ('.', errno.EISDIR), ('missing', errno.ENOENT)):
+        with pytest.raises(OSError) as caught:
+            _files.read_file(str(tmp_path / name))
+        assert caught.value.errno == code
+    with pytest.raises(_files.UnsafeFile, match='larger than 3 bytes'):
+        _files.read_file(str(real), limit=3)
+
+
+def test_a_log_is_appended_to_and_never_written_through_a_link(tmp_path):
+    log = str(tmp_path / 'log')
+    _files.append(log, b'one\n')
+    _files.append(log, b'two\n')
+    assert open(log, 'rb').read() == b'one\ntwo\n'
+    victim = tmp_path / 'victim'
+    victim.write_bytes(b'kept')
+    (tmp_path / 'linked').symlink_to(victim)
+    os.mkfifo(str(tmp_path / 'fifo'))
+    for name in ('linked', 'fifo'):
+        with pytest.raises(OSError):
+            _files.append(str(tmp_path / name), b'x')
+    assert victim.read_bytes() == b'kept'
+
+
+def test_a_private_folder_is_new_0700_and_removed_with_all_below(tmp_path):
+    with _files.private_folder('bxenv-test-', str(tmp_path)) as (path, fd):
+        assert os.path.dirname(path) == str(tmp_path) and os.path.basename(path).startswith('bxenv-test-')
+        assert stat.S_IMODE(os.fstat(fd).st_mode) == 0o700 & ~_umask()
+        _files.write_new(fd, 'stub', b'#!/bin/sh\n', 0o700)
+        with _files.folder_at(fd, 'a', 'b', create=True) as deep:
+            _files.write_new(deep, 'f', b'')
+        os.symlink(str(tmp_path), os.path.join(path, 'out'))
+    assert os.listdir(str(tmp_path)) == []  # the link went, never what it points to
+    with pytest.raises(RuntimeError):
+        with _files.private_folder('bxenv-test-', str(tmp_path)) as (path, fd):
+            raise RuntimeError('the body failed')
+    assert os.listdir(str(tmp_path)) == []
+
+
+def test_a_replaced_file_keeps_its_mode_and_a_folder_is_refused(tmp_path):
+    path = tmp_path / 'hosts'
+    path.write_bytes(b'old')
+    path.chmod(0o640)
+    _files.replace_file(str(path), b'new')
+    assert path.read_bytes() == b'new' and stat.S_IMODE(path.stat().st_mode) == 0o640
+    with pytest.raises(OSError) as caught:
+        _files.replace_file(str(tmp_path), b'x')
+    assert caught.value.errno == errno.EISDIR
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+MODULE_UTILS = os.path.dirname(_files.__file__)
+# What only the file layer may do (in code, not in docstrings or comments).
+FILE_CALLS = re.compile(r'(?<![\w.])open\(|os\.open\(|\bO_(RDONLY|WRONLY|RDWR|NOFOLLOW|CREAT|EXCL|CLOEXEC)\b'
+                        r'|\btempfile\b|\bshutil\.(?!which\b)|os\.walk\b|fdopen|mkstemp|rmtree')
+# The exceptions, each with its reason: the kernel's /proc, read directly
+# (_runner). The detached watcher script of _runner opens its ``rc`` file
+# itself, but it is a program of its own held in a string, not code here.
+ALLOWED = {('_runner.py', "with open('/proc/%s/stat' % name) as handle:")}
+
+
+def _code_lines(path):
+    """``(line, code)`` of a Python file, strings and comments blanked."""
+    import tokenize
+    with open(path, 'rb') as handle:
+        tokens = list(tokenize.tokenize(handle.readline))
+    lines = open(path).read().splitlines()
+    blanked = [list(line) for line in lines]
+    for token in tokens:
+        if token.type in (tokenize.STRING, tokenize.COMMENT):
+            (row, col), (end_row, end_col) = token.start, token.end
+            for number in range(row, end_row + 1):
+                line = blanked[number - 1]
+                start = col if number == row else 0
+                end = end_col if number == end_row else len(line)
+                line[start:end] = ' ' * (end - start)
+    return [(lines[n], ''.join(chars)) for n, chars in enumerate(blanked)]
+
+
+def test_only_the_file_layer_opens_files():
+    found = []
+    for path in sorted(glob.glob(os.path.join(MODULE_UTILS, '*.py'))):
+        name = os.path.basename(path)
+        if name == '_files.py':
+            continue
+        for line, code in _code_lines(path):
+            if FILE_CALLS.search(code) and (name, line.strip()) not in ALLOWED:
+                found.append('%s: %s' % (name, line.strip()))
+    assert found == []
+
+
+def test_no_module_calls_a_private_function_of_another():
+    modules = set(os.path.basename(p)[:-3] for p in glob.glob(os.path.join(MODULE_UTILS, '_*.py')))
+    found = []
+    for path in sorted(glob.glob(os.path.join(MODULE_UTILS, '_*.py'))):
+        for line, code in _code_lines(path):
+            for module, attribute in re.findall(r'(?<![\w.])(_\w+)\.(_\w+)', code):
+                if module in modules and not attribute.startswith('__'):
+                    found.append('%s: %s.%s' % (os.path.basename(path), module, attribute))
+            match = re.search(r'module_utils\.(_\w+) import (.*)', code)
+            if match and re.search(r'(?<![\w.])_\w', match.group(2)):
+                found.append('%s: %s' % (os.path.basename(path), line.strip()))
+    assert found == []

@@ -20,16 +20,17 @@ import time
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _order_to_host, _pool, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _queries, _order_to_host, _pool, _ssh, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, LINE_LENGTH, one_line, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import make_provider, set_replies
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime, make_provider, sequence, set_replies
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.pool_helpers import (
     FakeResolver, folder_digest, make_pool)
 
 SERVER = '192.0.2.50'
+WOULD_ADD = 'would add Server=%s to the pool as server2 (groups: bitrix-hosts)' % SERVER
 
 
 class KeyCopy(object):
@@ -214,6 +215,7 @@ def test_check_mode_writes_and_contacts_nothing(env):
     key_copy = KeyCopy()
     result = run(env, key_copy=key_copy, check_mode=True)
     assert result.changed is True
+    assert result.message == WOULD_ADD
     assert result.host['name'] == 'server2'
     assert 'server2 ansible_ssh_host=%s' % SERVER in result.diff['after']
     assert 'server2' not in result.diff['before']
@@ -242,6 +244,9 @@ def test_killed_between_pool_write_and_task_file_resumes(env):
     assert child.exitcode == -signal.SIGKILL
     assert task_file(env) == ''
     assert os.path.exists(_order_to_host.journal_path(env['holder'], 't1'))
+    planned = run(env, check_mode=True)
+    assert (planned.state, planned.changed, planned.message) == ('resumed', True, WOULD_ADD)
+    assert task_file(env) == ''
     result = run(env)
     assert result.changed is True and result.state == 'resumed'
     assert task_file(env).startswith('complete:')
@@ -512,3 +517,64 @@ def test_a_local_mistake_keeps_the_order_and_the_fixed_retry_adds(env, what, bef
     result = run(env, key_copy=key_copy, retry_failed=bool(before))
     assert (result.state, task_file(env)) == ('added', 'complete: Server=%s is added to the pool' % SERVER)
     assert len(key_copy.calls) == 1
+
+
+# add_order: the run of the module and the command ------------------------
+
+@pytest.fixture
+def copier(monkeypatch):
+    """``_ssh.key_copier`` replaced by a recorder: ``made`` lists what it was built with."""
+    key_copy = KeyCopy()
+    key_copy.made = []
+
+    def key_copier(runner, pool_dir, **options):
+        key_copy.made.append((pool_dir, options))
+        return key_copy
+    monkeypatch.setattr(_ssh, 'key_copier', key_copier)
+    return key_copy
+
+
+def add_order(env, **kwargs):
+    return _order_to_host.add_order(Providers(env['root'], Runner()), 'p', 't1', env['pool'],
+                                    resolver=FakeResolver(), **kwargs)
+
+
+def fake_wait(**kwargs):
+    clock = FakeTime()
+    return dict(dict(timeout=60, interval=5, clock=clock.clock, sleep=clock.sleep), **kwargs)
+
+
+def test_add_order_waits_adds_and_gives_the_pool_facts(env, copier):
+    reply(env, sequence({'status': 'in_progress'}, {'status': 'finished', 'server': SERVER, 'server_password': 'pw'}))
+    key = os.path.join(env['pool'], 'other_key')
+    added = add_order(env, ssh={'timeout': 5, 'port': 2222}, key_file=key, wait=fake_wait())
+    message = 'Server=%s is added to the pool' % SERVER
+    assert (added.task_id, added.added.state, added.added.message) == ('t1', 'added', message)
+    assert added.waited == {'polls': 2, 'elapsed': 5, 'status': 'finished'}
+    assert copier.made == [(env['pool'], {'timeout': 5, 'port': 2222})]
+    assert copier.calls == [(SERVER, 'pw', key, key + '.pub')]
+    assert added.known_hosts_file == os.path.join(env['pool'], '.ssh', 'known_hosts')
+    assert added.setup_playbook['path'] == os.path.join(env['pool'], 'common.yml')
+    assert added.pool_key_file == key
+    assert task_file(env) == 'complete: Server=%s is added to the pool' % SERVER
+
+
+def test_add_order_pending_has_no_pool_facts(env, copier):
+    reply(env, {'status': 'in_progress'})
+    added = add_order(env)
+    assert (added.added.state, added.waited, added.known_hosts_file, added.pool_key_file) == ('pending', {}, None, None)
+    assert copier.calls == []
+
+
+def test_add_order_failure_details_name_the_task_and_the_wait(env, copier):
+    reply(env, {'status': 'finished', 'server': 'localhost'})
+    with pytest.raises(BxError) as info:
+        add_order(env, wait=fake_wait())
+    assert info.value.message == 'Host::createHost: cannot use localhost for add'
+    assert info.value.details == {'task_id': 't1', 'polls': 1, 'elapsed': 0, 'status': 'finished'}
+    failed = {'status': 'failed', 'message': 'out of stock'}
+    reply(env, failed)
+    with pytest.raises(BxError) as info:
+        add_order(env, wait=fake_wait())
+    assert info.value.details == {'task_id': 't1', 'polls': 1, 'elapsed': 0, 'order_status': failed}
+    assert copier.calls == [] and task_file(env) == ''

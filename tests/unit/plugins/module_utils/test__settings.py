@@ -39,7 +39,8 @@ def test_missing_file_means_the_appliance_defaults(folder):
     assert _settings.load(str(folder / 'none.json'), trusted_uid=ME) == {
         'providers_dir': '/opt/webdir/providers', 'pool_dir': '/etc/ansible', 'jobs_dir': '/opt/webdir/temp',
         'ansible_playbook': '/usr/bin/ansible-playbook', 'owner': 'bitrix', 'group': 'bitrix', 'timeout': 60,
-        'workers': 8, 'max_output': 16 * 1024 * 1024, 'setup_job': True}
+        'workers': 8, 'max_output': 16 * 1024 * 1024, 'setup_job': True,
+        'ssh_log_file': '/opt/webdir/logs/ssh_keycopy.log'}
 
 
 def test_values_are_laid_over_the_defaults(folder):
@@ -52,6 +53,7 @@ def test_values_are_laid_over_the_defaults(folder):
 @pytest.mark.parametrize('values, problem', [
     ({'providers': '/x'}, "unknown setting 'providers' in {path}; known: ansible_playbook, group, jobs_dir,"),
     ({'providers_dir': 'relative'}, 'setting providers_dir in {path} must be an absolute path'),
+    ({'ssh_log_file': 'logs/ssh_keycopy.log'}, 'setting ssh_log_file in {path} must be an absolute path'),
     ({'timeout': '60'}, 'setting timeout in {path} must be a whole number'),
     ({'timeout': True}, 'setting timeout in {path} must be a whole number'),
     ({'setup_job': 1}, 'setting setup_job in {path} must be true or false'),

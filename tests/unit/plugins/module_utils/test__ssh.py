@@ -210,3 +210,36 @@ def test_key_copier_keeps_a_long_command_timeout_in_range(lab):
     copy = _ssh.key_copier(runner, str(lab['pool']), timeout=86400, ssh_bin=lab['fake']('ok'), tmpdir=str(lab['tmp']))
     assert copy(SERVER, PASSWORD, lab['key'])['changed'] is True
     assert 'ConnectTimeout=3600' in runner.argvs[0]
+
+
+def test_the_log_file_is_a_parameter_named_by_the_failures(lab):
+    logs = lab['root'] / 'logs'
+    logs.mkdir()
+    log_file = str(logs / 'ssh_keycopy.log')
+    copy = _ssh.key_copier(_runner.run, str(lab['pool']), ssh_bin=lab['fake']('change'), tmpdir=str(lab['tmp']),
+                           log_file=log_file)
+    with pytest.raises(BxError) as err:
+        copy(SERVER, PASSWORD, lab['key'])
+    assert (err.value.code, err.value.message) == (
+        1, 'User must change password, error=%d: please view log file %s; the server asks for a new password'
+        % (_ssh.CODE_CHANGE_PROMPT, log_file))
+    with open(log_file) as handle:
+        steps = [line.split(' step=')[1].split()[0] for line in handle.read().splitlines()]
+    assert steps == ['key-login', 'password']
+    with pytest.raises(BxError) as err:
+        _ssh.copy_key(RecordingRunner(), SERVER, PASSWORD, lab['key'], lab['known_hosts'], port=0, log_file=log_file)
+    assert err.value.message.startswith('The error occurred, error=2: please view log file %s; ' % log_file)
+
+
+def test_the_log_is_never_written_through_a_link_or_where_its_folder_is_missing(lab):
+    victim = lab['root'] / 'victim'
+    victim.write_text('kept\n')
+    linked = lab['root'] / 'linked.log'
+    linked.symlink_to(victim)
+    missing = str(lab['root'] / 'no-such-folder' / 'ssh_keycopy.log')
+    for log_file in (str(linked), missing):
+        copy = _ssh.key_copier(RecordingRunner(), str(lab['pool']), ssh_bin=lab['fake']('ok'),
+                               tmpdir=str(lab['tmp']), log_file=log_file)
+        assert copy(SERVER, PASSWORD, lab['key'])['changed'] is True
+        os.unlink(str(lab['out'] / 'key-added'))
+    assert victim.read_text() == 'kept\n' and not os.path.exists(os.path.dirname(missing))

@@ -16,8 +16,11 @@ import time
 import pytest
 
 import ansible_collections
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders
 from ansible_collections.bitrix.bxenv.plugins.modules import bx_provider_info, bx_provider_order
-from ansible_collections.bitrix.bxenv.tests.unit.fakes import FakeTime, calls, make_provider, raw, sequence, tree
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import (
+    FakeTime, calls, make_provider, raw, sequence, set_replies, tree,
+)
 
 IN_PROGRESS = {'status': 'in_progress'}
 FINISHED = {'status': 'finished', 'server': '192.0.2.10', 'server_password': 'S3cret!'}
@@ -87,6 +90,17 @@ def test_existing_name_with_a_missing_task_file_warns(run_module, root):
     assert any('task file %s/tasks/T-1 is missing' % holder in text for text in warning_texts(result))
 
 
+def test_warnings_are_kept_on_failure(run_module, root):
+    holder = make_provider(root, 'p', REPLIES)
+    run_module(bx_provider_order, args_for(root, name='web-1'))
+    os.unlink(os.path.join(holder, 'tasks', 'T-1'))
+    set_replies(holder, dict(REPLIES, order_status={'error': 3, 'error_message': 'unknown task'}))
+    result = run_module(bx_provider_order, args_for(root, name='web-1'))
+    assert (result['failed'], result['error'], result['task_id']) == (True, 3, 'T-1')
+    assert result['msg'] == result['message'] == 'cmd=`%s/bin/p order_status T-1` return unknown task' % holder
+    assert any('task file %s/tasks/T-1 is missing' % holder in text for text in warning_texts(result))
+
+
 ORDER_PROCESS = '''
 import sys
 sys.path.insert(0, sys.argv[2])
@@ -150,7 +164,9 @@ def test_check_mode_writes_nothing(run_module, root, name):
     before = tree(root)
     result = run_module(bx_provider_order, args_for(root, name=name, wait=True), check_mode=True)
     assert result['changed'] is True
-    assert 'task_id' not in result and 'params' not in result
+    assert 'task_id' not in result and 'params' not in result and 'polls' not in result
+    assert result['would_order'] == {'provider': 'p', 'config_id': '2', 'name': name}
+    assert result['msg'] == 'would order configuration 2 of p' + ('' if name is None else ' (name web-1)')
     assert tree(root) == before
     assert calls(holder) == [['help']]
 
@@ -161,7 +177,7 @@ def test_check_mode_with_an_existing_name(run_module, root):
     before = tree(root)
     result = run_module(bx_provider_order, args_for(root, name='web-1', wait=True), check_mode=True)
     assert (result['changed'], result['task_id'], result['order_status']) == (False, 'T-1', IN_PROGRESS)
-    assert 'polls' not in result
+    assert 'polls' not in result and 'would_order' not in result
     assert tree(root) == before
     assert len(order_calls(holder)) == 1
 
@@ -223,7 +239,7 @@ def test_wait_timeout(run_module, root):
 def test_wait_uses_poll_interval_and_wait_timeout(run_module, root, monkeypatch):
     make_provider(root, 'p', REPLIES)
     clock = FakeTime()
-    monkeypatch.setattr(bx_provider_order, 'time', clock)
+    monkeypatch.setattr(_orders, 'time', clock)
     result = run_module(bx_provider_order, args_for(root, wait=True, wait_timeout=60, poll_interval=25))
     assert clock.sleeps == [25, 25, 10]
     assert (result['polls'], result['elapsed']) == (4, 60)
