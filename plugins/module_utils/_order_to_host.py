@@ -14,7 +14,8 @@ and task), so a double click adds once; an add interrupted after the pool
 write is finished on re-run instead of adding the server twice.
 
 The key copy is a function passed in (``copy_key(server, password,
-private_key, public_key)``) so this flow runs the same with real SSH, in
+private_key, public_key)``, with an optional ``ready()`` that raises when it
+cannot run here) so this flow runs the same with real SSH, in
 check mode (not called) and in tests. ``add_order`` is the whole run that
 the module and ``bx-provider -a order_to_host`` both make: the optional wait,
 the add with the OpenSSH key copy (``_ssh.key_copier``), and the pool facts
@@ -209,6 +210,8 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
             _failed(holder, task_id, exc, check_mode)
         plan = _pool.plan_add(server, target.pool_dir, hostname=target.hostname, resolver=target.resolver)
         keys = target.keys() if password else None
+        if password and hasattr(copy_key, 'ready'):
+            copy_key.ready()  # a missing ssh client is a local problem too
         if check_mode:
             return _planned(name, server, plan)._replace(message=_would_add(server, plan))
         try:

@@ -398,8 +398,9 @@ def key_copier(runner, pool_dir, timeout=None, known_hosts_file=None, log_file=L
     setting ``ssh_log_file`` of bx_order_to_host and bx-provider) is written
     only when its folder exists (as the original's logs) and is named by the
     failures. The ssh client (``ssh_bin``, default ``ssh`` from PATH) is
-    looked for when a copy starts (``ssh_client``), so a run that copies no
-    key does not need it."""
+    looked for by ``ready()``, which the pool-add calls before any contact
+    (a missing client is a local problem), so a run that copies no key does
+    not need it."""
     # bx-provider gives its provider timeout, which may pass ssh_timeout's range.
     ssh_timeout = min(max(1, int(timeout)), SETTING_RANGES['ssh_timeout'][1]) if timeout else 10
     known_hosts = known_hosts_file or known_hosts_path(pool_dir)
@@ -408,4 +409,5 @@ def key_copier(runner, pool_dir, timeout=None, known_hosts_file=None, log_file=L
     def copy(server, password, private_key_file, public_key_file=None):
         return copy_key(runner, server, password, private_key_file, known_hosts, public_key_file=public_key_file,
                         ssh_timeout=ssh_timeout, ssh_bin=ssh_client(ssh_bin), log_file=log_file, **options)
+    copy.ready = lambda: ssh_client(ssh_bin)
     return copy

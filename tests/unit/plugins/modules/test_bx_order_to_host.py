@@ -226,6 +226,8 @@ def test_without_ssh_fails_naming_it(run_module, world, monkeypatch):
     assert (result['error'], result['task_id']) == (1, 't1')
     assert SERVER not in read(world['pool'], 'hosts')
     assert ssh_calls(world) == []
+    # Found before any contact: the order stays as it was, to be added once ssh is installed.
+    assert read(world['holder'], 'tasks', 't1') == ''
 
 
 def test_refusal_leaves_the_order_as_it_was(run_module, world):
