@@ -3,7 +3,7 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The process runner: its cost per call, answers kept, memory under a flood.
 
-Three measurements, printed as Markdown tables:
+Four measurements, printed as Markdown tables:
 
 1. Per-call overhead of ``_runner.run`` over the provider's own time: a
    ``/bin/sh`` provider that sleeps DELAY and prints a reply, called N times
@@ -13,8 +13,10 @@ Three measurements, printed as Markdown tables:
    for this working tree and for an older git revision (``--before``, default
    the last commit that used ``run_command``), in the same run; and the same
    with a status answer after 1.0 s of silence, counting the answers lost.
-3. Peak memory (max RSS) of the built ``bx-provider`` command against a
-   provider that floods stdout (``yes``), for each ``--max_output``.
+3. A reply held open by a child of the provider (``sleep 300 &``): the
+   time one call takes with a 60 s timeout.
+4. Peak memory (max RSS) of the built ``bx-provider`` command against a
+   provider that floods stdout (``yes``), for each ``max_output`` setting.
 
     python3 benchmarks/bench_runner.py --ansible .cache/venv-2.19/bin/ansible [--before REV]
 """
@@ -133,9 +135,6 @@ def before_after(ansible, before, tasks, delay, workers, repeat):
 def flood_memory(limits):
     scratch = tempfile.mkdtemp(prefix='bxenv-bench-')
     try:
-        command = os.path.join(scratch, 'bx-provider')
-        subprocess.run([sys.executable, os.path.join(REPO, 'plugins', 'plugin_utils', 'bx_provider_build.py'), '--output', command],
-                       check=True, stdout=subprocess.DEVNULL)
         holder = os.path.join(scratch, 'providers', 'flood')
         os.makedirs(os.path.join(holder, 'bin'))
         with open(os.path.join(holder, 'bin', 'flood'), 'w') as handle:
@@ -144,16 +143,42 @@ def flood_memory(limits):
         print('| max_output | wall (s) | peak RSS of bx-provider (MiB) | result |')
         print('|---|---|---|---|')
         for limit in limits:
+            # The command's settings are fixed at build time, never given on its command line.
+            command = os.path.join(scratch, 'bx-provider-%d' % limit)
+            settings = json.dumps({'providers_dir': os.path.dirname(holder), 'max_output': limit})
+            subprocess.run([sys.executable, os.path.join(REPO, 'plugins', 'plugin_utils', 'bx_provider_build.py'),
+                            '--output', command, '--settings', settings], check=True, stdout=subprocess.DEVNULL)
             probe = ('import resource, subprocess, sys, time; t = time.monotonic(); '
                      'p = subprocess.run(sys.argv[1:], stdout=subprocess.PIPE); '
                      'print(time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, '
                      'p.stdout.decode())')
             out = subprocess.run([sys.executable, '-c', probe, sys.executable, command, '-a', 'configs',
-                                  '--provider', 'flood', '--providers_dir', os.path.dirname(holder), '-o', 'json',
-                                  '--max_output', str(limit)], stdout=subprocess.PIPE, check=True).stdout.decode()
+                                  '--provider', 'flood', '-o', 'json'], stdout=subprocess.PIPE, check=True).stdout.decode()
             took, rss, document = out.split(' ', 2)
             message = json.loads(document)['message']
             print('| %d | %.2f | %.1f | %s |' % (limit, float(took), int(rss) / 1024.0, message[message.index('wrote'):]))
+    finally:
+        shutil.rmtree(scratch)
+
+
+def held_open(timeout, repeat):
+    """A provider that prints its reply and exits, leaving a child on its stdout
+    (``sleep 300 &``): how long one call takes (the old runner waited for the
+    whole timeout and threw the reply away)."""
+    from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner
+    scratch = tempfile.mkdtemp(prefix='bxenv-bench-')
+    try:
+        path = os.path.join(scratch, 'held')
+        with open(path, 'w') as handle:
+            handle.write('#!/bin/sh\nprintf \'{"task_id": "t1"}\'\nsleep 300 &\n')
+        os.chmod(path, 0o755)
+        times = []
+        for dummy in range(repeat):
+            result = _runner.run([path, 'order', '1'], timeout=timeout)
+            times.append(result.elapsed)
+        print('| timeout | calls | median (s) | reply kept |')
+        print('|---|---|---|---|')
+        print('| %d s | %d | %.2f | %s |' % (timeout, repeat, statistics.median(times), result.stdout == b'{"task_id": "t1"}'))
     finally:
         shutil.rmtree(scratch)
 
@@ -172,6 +197,8 @@ def main():
     per_call(opts.delay, opts.calls)
     print('\n## orders_list through ansible\n')
     before_after(opts.ansible, opts.before, opts.tasks, opts.delay, opts.workers, opts.repeat)
+    print('\n## a reply held open by a child\n')
+    held_open(60, 5)
     print('\n## flood\n')
     flood_memory([1024 * 1024, 16 * 1024 * 1024, 64 * 1024 * 1024])
 
