@@ -325,15 +325,20 @@ def link_copy(source, dest):
     shutil.copytree(source, dest, symlinks=True, copy_function=os.link)
 
 
-@pytest.mark.parametrize('place', ['work', 'legacy root'])
-def test_a_swap_killed_halfway_is_undone(world, place):
+def installed_with_orders(world):
+    """Version 1 installed with its orders, the work folder made: (holder, providers root)."""
     install(world, pa.good_archive(world / 'archives', NAME, version='1'))
     holder = holder_of(world)
     add_orders(holder)
-    root = world / 'providers'
+    os.makedirs(work_of(world), exist_ok=True)
+    return holder, world / 'providers'
+
+
+@pytest.mark.parametrize('place', ['work', 'legacy root'])
+def test_a_swap_killed_halfway_is_undone(world, place):
     # killed after "live -> old", before "staging -> live" (two renames:
     # this version without renameat2, or a version before issue 21)
-    os.makedirs(work_of(world), exist_ok=True)
+    holder, root = installed_with_orders(world)
     if place == 'work':
         old, staging = os.path.join(work_of(world), 'old-abc'), os.path.join(work_of(world), 'staging-1')
     else:
@@ -349,13 +354,9 @@ def test_a_swap_killed_halfway_is_undone(world, place):
 
 @pytest.mark.parametrize('left', ['old-abc', 'exchanged staging', '.%s.old-abc' % NAME])
 def test_orders_written_during_the_swap_are_kept(world, left):
-    install(world, pa.good_archive(world / 'archives', NAME, version='1'))
-    holder = holder_of(world)
-    add_orders(holder)
-    root = world / 'providers'
     # killed after the swap, before the old folder was settled; an order
     # placed meanwhile went to the old folder only
-    os.makedirs(work_of(world), exist_ok=True)
+    holder, root = installed_with_orders(world)
     if left.startswith('.'):
         old = str(root / left)
     else:  # a staging folder not named after its own inode was swapped: it is the old plugin
