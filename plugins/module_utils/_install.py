@@ -32,7 +32,7 @@ import os
 import pwd
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _orders, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _messages, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
@@ -53,11 +53,11 @@ MAX_CONFIG = 16 * 1024 * 1024
 
 def created_message(holder):
     # 'you can found' (sic): the original's text, kept (docs/protocol.md section 11).
-    return 'bxProvider: Provider data created, you can found it in %s' % holder
+    return _messages.DATA_CREATED % holder
 
 
 def deleted_message(holder):
-    return 'bxProvider: Provider data deleted from %s' % holder
+    return _messages.DATA_DELETED % holder
 
 
 def resolve_owner(owner, group):
@@ -65,11 +65,11 @@ def resolve_owner(owner, group):
     try:
         uid = pwd.getpwnam(owner).pw_uid
     except KeyError:
-        raise BxError('bxProvider: user %s does not exist on the host' % owner)
+        raise BxError(_messages.NO_USER % owner)
     try:
         gid = grp.getgrnam(group).gr_gid
     except KeyError:
-        raise BxError('bxProvider: group %s does not exist on the host' % group)
+        raise BxError(_messages.NO_GROUP % group)
     return uid, gid
 
 
@@ -296,8 +296,7 @@ def is_current(holder, name, sha256, replace_config):
     try:
         record = read_record(holder)
     except _files.UnsafeFile as exc:
-        raise BxError('bxProvider: cannot tell which archive %s holds: %s (force: true reinstalls it)'
-                      % (holder, exc.message))
+        raise BxError(_messages.UNKNOWN_INSTALLED % (holder, exc.message))
     if not record or record.get('sha256') != sha256 or not isinstance(record.get('files'), dict):
         return False
     live = _archive.manifest(holder)
@@ -325,16 +324,14 @@ def _keep_config(holder, staging, name):
             return False
         raise
     except _files.UnsafeFile as exc:
-        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
-                      % (source, exc.message))
+        raise BxError(_messages.CANNOT_KEEP_CONFIG % (source, exc.message))
     if fd is None:
         return False
     try:
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
         data = b''.join(_files.chunks(fd, source, MAX_CONFIG))
     except _files.UnsafeFile as exc:
-        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
-                      % (source, exc.message))
+        raise BxError(_messages.CANNOT_KEEP_CONFIG % (source, exc.message))
     finally:
         os.close(fd)
     with _files.folder(staging) as staging_fd:
@@ -356,8 +353,7 @@ def _check_help(providers, name, staging, src):
     try:
         return providers.call(record, 'help')
     except BxError as exc:
-        raise BxError('bxProvider: archive %s: bin/%s does not answer help with a valid reply: %s'
-                      % (src, name, exc.message))
+        raise BxError(_messages.ARCHIVE_NO_HELP % (src, name, exc.message))
 
 
 def _result(changed, holder, provider, sha256, before, after):
@@ -385,7 +381,7 @@ def install(providers, name, src, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, forc
         return _install(providers, name, src, owner, group, force, replace_config,
                         max_members, max_size, check_mode)
     except (IOError, OSError) as exc:
-        raise BxError('bxProvider: cannot install provider %s from %s: %s' % (name, src, exc))
+        raise BxError(_messages.CANNOT_INSTALL % (name, src, exc))
 
 
 def _install(providers, name, src, owner, group, force, replace_config, max_members, max_size, check_mode):
@@ -396,9 +392,9 @@ def _install(providers, name, src, owner, group, force, replace_config, max_memb
     root = providers.root
     holder = providers.holder(name)
     if os.path.islink(holder):
-        raise BxError('bxProvider: %s is a symlink; not replacing it with an archive' % holder)
+        raise BxError(_messages.HOLDER_SYMLINK % holder)
     if os.path.lexists(holder) and not os.path.isdir(holder):
-        raise BxError('bxProvider: %s exists and is not a folder' % holder)
+        raise BxError(_messages.HOLDER_NOT_FOLDER % holder)
     if check_mode:
         return _install_check(providers, name, src, sha256, force, replace_config, max_members, max_size)
     if not os.path.isdir(root):
@@ -522,7 +518,7 @@ def remove(providers, name, force=False, check_mode=False):
     try:
         return _remove(providers, name, force, check_mode)
     except (IOError, OSError) as exc:
-        raise BxError('bxProvider: cannot remove provider %s: %s' % (name, exc))
+        raise BxError(_messages.CANNOT_REMOVE % (name, exc))
 
 
 def _remove(providers, name, force, check_mode):
@@ -552,8 +548,7 @@ def _remove_steps(holder, name, force, check_mode, root_fd=None, work_fd=None):
         return _removed(False, holder, {})
     pending = pending_orders(holder)
     if pending and not force:
-        raise BxError('bxProvider: Provider %s has orders that are not complete: %s; '
-                      'not removing %s (force: true removes it anyway)' % (name, ', '.join(pending), holder))
+        raise BxError(_messages.ORDERS_PENDING % (name, ', '.join(pending), holder))
     before = _archive.manifest(holder, skip=())
     if check_mode:
         return _removed(True, holder, before)
