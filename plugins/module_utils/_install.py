@@ -110,25 +110,28 @@ def _lstat(dir_fd, name):
         raise
 
 
-def _link_tree(src_fd, dst_fd, depth=0):
+def _link_tree(src_fd, dst_fd):
     """Rebuild open folder ``src_fd`` in the empty ``dst_fd``: hard links for
     files, links as links, folders with their modes and owners. Bounded depth
-    (``tasks/`` holds a folder or two of ours); nothing is followed."""
-    if depth > _archive.MAX_DEPTH:
-        raise BxError('bxenv: tasks/ is nested deeper than %d folders; not copying it' % _archive.MAX_DEPTH)
-    for entry, mode in sorted(_files.entries(src_fd).items()):
-        if stat.S_ISDIR(mode):
-            os.mkdir(entry, 0o700, dir_fd=dst_fd)
-            with contextlib.closing(_Fd(_files.open_dir(src_fd, entry, entry))) as src, \
-                    contextlib.closing(_Fd(_files.open_dir(dst_fd, entry, entry))) as dst:
-                _link_tree(src.fd, dst.fd, depth + 1)
-        elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(entry, dir_fd=src_fd), entry, dir_fd=dst_fd)
-        elif stat.S_ISREG(mode):
-            os.link(entry, entry, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
-    info = os.fstat(src_fd)
-    os.fchown(dst_fd, info.st_uid, info.st_gid)
-    os.fchmod(dst_fd, stat.S_IMODE(info.st_mode))
+    (``tasks/`` holds a folder or two of ours); nothing is followed. Folders
+    come after their entries (``_files.walk``), so their modes are set last."""
+    for dir_fd, rel, name, mode in _files.walk(src_fd, topdown=False):
+        if len(rel) > _archive.MAX_DEPTH + 1 or (len(rel) > _archive.MAX_DEPTH and stat.S_ISDIR(mode)):
+            raise BxError('bxenv: tasks/ is nested deeper than %d folders; not copying it' % _archive.MAX_DEPTH)
+        with _files.folder_at(dst_fd, *rel[:-1], create=True, mode=0o700) as parent_fd:
+            if stat.S_ISDIR(mode):
+                with _files.folder_at(parent_fd, name, create=True, mode=0o700) as folder_fd:
+                    _copy_owner_and_mode(os.lstat(name, dir_fd=dir_fd), folder_fd)
+            elif stat.S_ISLNK(mode):
+                os.symlink(os.readlink(name, dir_fd=dir_fd), name, dir_fd=parent_fd)
+            elif stat.S_ISREG(mode):
+                os.link(name, name, src_dir_fd=dir_fd, dst_dir_fd=parent_fd, follow_symlinks=False)
+    _copy_owner_and_mode(os.fstat(src_fd), dst_fd)
+
+
+def _copy_owner_and_mode(info, fd):
+    os.fchown(fd, info.st_uid, info.st_gid)
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
 
 
 class _Fd(object):
@@ -167,31 +170,37 @@ def keep_tasks(holder_fd, staging_fd):
             _link_tree(src.fd, dst.fd)
 
 
-def reconcile_tasks(old_fd, new_fd, temp_fd, depth=0):
+def reconcile_tasks(old_fd, new_fd, temp_fd):
     """Bring into tasks folder ``new_fd`` what changed in ``old_fd`` after they were linked.
 
     An order written between the hard-link copy and the swap is a new file
     (or a new inode after an atomic rewrite) in the old folder only; the
     newer change (ctime) wins, so a later write to the live folder is kept.
     Replacements are linked in ``temp_fd`` (``tasks/.bxenv/tmp``) and renamed.
+    Entries deeper than the depth bound, and those under a folder that is
+    missing, a link or not a folder in ``new_fd``, are left alone.
     """
-    if depth > _archive.MAX_DEPTH:
-        return
-    for entry, mode in _files.entries(old_fd).items():
-        if stat.S_ISDIR(mode):
-            if _lstat(new_fd, entry) is None:
-                os.mkdir(entry, _files.DIR_MODE, dir_fd=new_fd)
-            old_sub, new_sub = _sub(old_fd, entry), _sub(new_fd, entry)
-            if old_sub is not None and new_sub is not None:
-                with old_sub as src, new_sub as dst:
-                    reconcile_tasks(src.fd, dst.fd, temp_fd, depth + 1)
-        elif stat.S_ISREG(mode) and not _files.is_temp(entry):
-            old, new = _lstat(old_fd, entry), _lstat(new_fd, entry)
+    for dir_fd, rel, name, mode in _files.walk(old_fd):
+        is_dir = stat.S_ISDIR(mode)
+        if len(rel) > _archive.MAX_DEPTH + 1 or not (is_dir or stat.S_ISREG(mode) and not _files.is_temp(name)):
+            continue
+        stack = contextlib.ExitStack()
+        try:
+            parent_fd = stack.enter_context(_files.folder_at(new_fd, *rel[:-1]))
+        except (OSError, _files.UnsafeFile):
+            continue
+        with stack:
+            new = _lstat(parent_fd, name)
+            if is_dir:
+                if new is None:
+                    os.mkdir(name, _files.DIR_MODE, dir_fd=parent_fd)
+                continue
+            old = os.lstat(name, dir_fd=dir_fd)
             if new is not None and (new.st_ino == old.st_ino or new.st_ctime_ns >= old.st_ctime_ns):
                 continue
             temp = _files.temp_name()
-            os.link(entry, temp, src_dir_fd=old_fd, dst_dir_fd=temp_fd, follow_symlinks=False)
-            os.rename(temp, entry, src_dir_fd=temp_fd, dst_dir_fd=new_fd)
+            os.link(name, temp, src_dir_fd=dir_fd, dst_dir_fd=temp_fd, follow_symlinks=False)
+            os.rename(temp, name, src_dir_fd=temp_fd, dst_dir_fd=parent_fd)
 
 
 def _reconcile_from(root_fd, name, dir_fd, entry):
