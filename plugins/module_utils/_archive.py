@@ -39,7 +39,7 @@ import tarfile
 import zipfile
 import zlib
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 
 DEFAULT_MAX_MEMBERS = 1000
@@ -73,13 +73,13 @@ def archive_format(path):
     for suffix in SUFFIXES:
         if lower.endswith(suffix):
             return suffix
-    raise ArchiveError('bxProvider: not supported archive (only support tar.gz, tgz, tar.bz2, tar.xz, zip)')
+    raise ArchiveError(_messages.ARCHIVE_NOT_SUPPORTED)
 
 
 def check_archive_file(path):
     """The original's checks: a regular file with a supported suffix."""
     if not os.path.isfile(path):
-        raise ArchiveError('bxProvider: not found %s' % path)
+        raise ArchiveError(_messages.ARCHIVE_NOT_FOUND % path)
     return archive_format(path)
 
 
@@ -94,7 +94,7 @@ def _open_archive(path):
     """The archive as a binary file object: a regular file, through the file layer."""
     handle = _files.open_binary(path)
     if handle is None:
-        raise ArchiveError('bxProvider: not found %s' % path)
+        raise ArchiveError(_messages.ARCHIVE_NOT_FOUND % path)
     return handle
 
 
@@ -142,8 +142,8 @@ class Member(object):
 
 def _fail(archive, member, reason):
     if member is None:
-        raise ArchiveError('bxProvider: archive %s: %s' % (archive, reason))
-    raise ArchiveError('bxProvider: archive %s: member %r: %s' % (archive, member, reason))
+        raise ArchiveError(_messages.ARCHIVE_BAD % (archive, reason))
+    raise ArchiveError(_messages.ARCHIVE_BAD_MEMBER % (archive, member, reason))
 
 
 def _utf8_name(archive, raw):
@@ -447,7 +447,7 @@ def extract(archive, name, dest, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAU
     members = inspect(archive, name, max_members, max_size)
     with _files.folder(dest) as root_fd:
         if os.listdir(root_fd):
-            raise ArchiveError('bxProvider: staging folder %s is not empty' % dest)
+            raise ArchiveError(_messages.STAGING_NOT_EMPTY % dest)
         entries = _unpack(archive, name, dest, members, root_fd, max_size)
         # Folders were made 0700 so nothing could slip in while unpacking.
         os.fchmod(root_fd, 0o755)

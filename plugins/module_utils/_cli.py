@@ -23,7 +23,7 @@ import math
 import re
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
-    _install, _order_to_host, _orders, _queries, _runner, _settings, _setup_job,
+    _install, _messages, _order_to_host, _orders, _queries, _runner, _settings, _setup_job,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_document, params_document, to_json
@@ -89,7 +89,7 @@ class _OptionError(Exception):
 def _long_name(text):
     if text in _STRINGS or text in _FLAGS:
         return text
-    raise _OptionError('Unknown option: %s' % shown(text, 80))
+    raise _OptionError(_messages.UNKNOWN_OPTION % shown(text, 80))
 
 
 def _takes_next(argv, index):
@@ -113,7 +113,7 @@ def parse_args(argv):
             elif arg.startswith('-') and arg not in ('-', '--'):
                 index = _set_bundle(options, seen, argv, index)
             else:
-                raise _OptionError('Unexpected argument: %s' % quoted(arg, 80))
+                raise _OptionError(_messages.UNEXPECTED_ARGUMENT % quoted(arg, 80))
             index += 1
     except _OptionError as exc:
         return options, str(exc)
@@ -123,7 +123,7 @@ def parse_args(argv):
 def _set(options, seen, argv, index, name, value):
     """Store option ``name`` (``value`` None: not attached); returns the last index used."""
     if name in seen:
-        raise _OptionError('Option %s given more than once' % name)
+        raise _OptionError(_messages.OPTION_REPEATED % name)
     seen.add(name)
     if name in _FLAGS:
         if value is not None:
@@ -145,11 +145,11 @@ def _set_bundle(options, seen, argv, index):
     bundle = argv[index][1:]
     for position, letter in enumerate(bundle):
         if letter not in _SHORT:
-            raise _OptionError('Unknown option: %s' % shown(letter))
+            raise _OptionError(_messages.UNKNOWN_OPTION % shown(letter))
         name = _SHORT[letter]
         if name in _FLAGS:
             if name in seen:
-                raise _OptionError('Option %s given more than once' % name)
+                raise _OptionError(_messages.OPTION_REPEATED % name)
             seen.add(name)
             options[name] = True
             continue
@@ -209,7 +209,7 @@ def run_action(options, runner=_runner.run, warnings=None):
     handler = _HANDLERS.get(options['action'])
     try:
         if handler is None:
-            raise BxError('Unknown action=%s' % options['action'])
+            raise BxError(_messages.UNKNOWN_ACTION % options['action'])
         if not HAS_JSONSCHEMA:
             raise BxError('%s: the Python library jsonschema is needed; install it for %s'
                           % (NAME, 'the Python that runs this command'))

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import unicodedata
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 
 MAX_ID_LENGTH = 128
@@ -49,7 +50,7 @@ def check_id(value, what):
     """Raise BxError unless ``value`` is a safe id; ``what`` names it (``task_id``)."""
     problem = id_problem(value)
     if problem:
-        raise BxError('bxenv: invalid %s %s: %s' % (what, quoted(value), problem))
+        raise BxError(_messages.INVALID_ID % (what, quoted(value), problem))
     return value
 
 

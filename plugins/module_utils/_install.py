@@ -32,7 +32,7 @@ import os
 import pwd
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _orders, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _archive, _files, _locking, _messages, _orders, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
@@ -53,11 +53,11 @@ MAX_CONFIG = 16 * 1024 * 1024
 
 def created_message(holder):
     # 'you can found' (sic): the original's text, kept (docs/protocol.md section 11).
-    return 'bxProvider: Provider data created, you can found it in %s' % holder
+    return _messages.DATA_CREATED % holder
 
 
 def deleted_message(holder):
-    return 'bxProvider: Provider data deleted from %s' % holder
+    return _messages.DATA_DELETED % holder
 
 
 def resolve_owner(owner, group):
@@ -65,11 +65,11 @@ def resolve_owner(owner, group):
     try:
         uid = pwd.getpwnam(owner).pw_uid
     except KeyError:
-        raise BxError('bxProvider: user %s does not exist on the host' % owner)
+        raise BxError(_messages.NO_USER % owner)
     try:
         gid = grp.getgrnam(group).gr_gid
     except KeyError:
-        raise BxError('bxProvider: group %s does not exist on the host' % group)
+        raise BxError(_messages.NO_GROUP % group)
     return uid, gid
 
 
@@ -110,25 +110,28 @@ def _lstat(dir_fd, name):
         raise
 
 
-def _link_tree(src_fd, dst_fd, depth=0):
+def _link_tree(src_fd, dst_fd):
     """Rebuild open folder ``src_fd`` in the empty ``dst_fd``: hard links for
     files, links as links, folders with their modes and owners. Bounded depth
-    (``tasks/`` holds a folder or two of ours); nothing is followed."""
-    if depth > _archive.MAX_DEPTH:
-        raise BxError('bxenv: tasks/ is nested deeper than %d folders; not copying it' % _archive.MAX_DEPTH)
-    for entry, mode in sorted(_files.entries(src_fd).items()):
-        if stat.S_ISDIR(mode):
-            os.mkdir(entry, 0o700, dir_fd=dst_fd)
-            with contextlib.closing(_Fd(_files.open_dir(src_fd, entry, entry))) as src, \
-                    contextlib.closing(_Fd(_files.open_dir(dst_fd, entry, entry))) as dst:
-                _link_tree(src.fd, dst.fd, depth + 1)
-        elif stat.S_ISLNK(mode):
-            os.symlink(os.readlink(entry, dir_fd=src_fd), entry, dir_fd=dst_fd)
-        elif stat.S_ISREG(mode):
-            os.link(entry, entry, src_dir_fd=src_fd, dst_dir_fd=dst_fd, follow_symlinks=False)
-    info = os.fstat(src_fd)
-    os.fchown(dst_fd, info.st_uid, info.st_gid)
-    os.fchmod(dst_fd, stat.S_IMODE(info.st_mode))
+    (``tasks/`` holds a folder or two of ours); nothing is followed. Folders
+    come after their entries (``_files.walk``), so their modes are set last."""
+    for dir_fd, rel, name, mode in _files.walk(src_fd, topdown=False):
+        if len(rel) > _archive.MAX_DEPTH + 1 or (len(rel) > _archive.MAX_DEPTH and stat.S_ISDIR(mode)):
+            raise BxError('bxenv: tasks/ is nested deeper than %d folders; not copying it' % _archive.MAX_DEPTH)
+        with _files.folder_at(dst_fd, *rel[:-1], create=True, mode=0o700) as parent_fd:
+            if stat.S_ISDIR(mode):
+                with _files.folder_at(parent_fd, name, create=True, mode=0o700) as folder_fd:
+                    _copy_owner_and_mode(os.lstat(name, dir_fd=dir_fd), folder_fd)
+            elif stat.S_ISLNK(mode):
+                os.symlink(os.readlink(name, dir_fd=dir_fd), name, dir_fd=parent_fd)
+            elif stat.S_ISREG(mode):
+                os.link(name, name, src_dir_fd=dir_fd, dst_dir_fd=parent_fd, follow_symlinks=False)
+    _copy_owner_and_mode(os.fstat(src_fd), dst_fd)
+
+
+def _copy_owner_and_mode(info, fd):
+    os.fchown(fd, info.st_uid, info.st_gid)
+    os.fchmod(fd, stat.S_IMODE(info.st_mode))
 
 
 class _Fd(object):
@@ -167,31 +170,37 @@ def keep_tasks(holder_fd, staging_fd):
             _link_tree(src.fd, dst.fd)
 
 
-def reconcile_tasks(old_fd, new_fd, temp_fd, depth=0):
+def reconcile_tasks(old_fd, new_fd, temp_fd):
     """Bring into tasks folder ``new_fd`` what changed in ``old_fd`` after they were linked.
 
     An order written between the hard-link copy and the swap is a new file
     (or a new inode after an atomic rewrite) in the old folder only; the
     newer change (ctime) wins, so a later write to the live folder is kept.
     Replacements are linked in ``temp_fd`` (``tasks/.bxenv/tmp``) and renamed.
+    Entries deeper than the depth bound, and those under a folder that is
+    missing, a link or not a folder in ``new_fd``, are left alone.
     """
-    if depth > _archive.MAX_DEPTH:
-        return
-    for entry, mode in _files.entries(old_fd).items():
-        if stat.S_ISDIR(mode):
-            if _lstat(new_fd, entry) is None:
-                os.mkdir(entry, _files.DIR_MODE, dir_fd=new_fd)
-            old_sub, new_sub = _sub(old_fd, entry), _sub(new_fd, entry)
-            if old_sub is not None and new_sub is not None:
-                with old_sub as src, new_sub as dst:
-                    reconcile_tasks(src.fd, dst.fd, temp_fd, depth + 1)
-        elif stat.S_ISREG(mode) and not _files.is_temp(entry):
-            old, new = _lstat(old_fd, entry), _lstat(new_fd, entry)
+    for dir_fd, rel, name, mode in _files.walk(old_fd):
+        is_dir = stat.S_ISDIR(mode)
+        if len(rel) > _archive.MAX_DEPTH + 1 or not (is_dir or stat.S_ISREG(mode) and not _files.is_temp(name)):
+            continue
+        stack = contextlib.ExitStack()
+        try:
+            parent_fd = stack.enter_context(_files.folder_at(new_fd, *rel[:-1]))
+        except (OSError, _files.UnsafeFile):
+            continue
+        with stack:
+            new = _lstat(parent_fd, name)
+            if is_dir:
+                if new is None:
+                    os.mkdir(name, _files.DIR_MODE, dir_fd=parent_fd)
+                continue
+            old = os.lstat(name, dir_fd=dir_fd)
             if new is not None and (new.st_ino == old.st_ino or new.st_ctime_ns >= old.st_ctime_ns):
                 continue
             temp = _files.temp_name()
-            os.link(entry, temp, src_dir_fd=old_fd, dst_dir_fd=temp_fd, follow_symlinks=False)
-            os.rename(temp, entry, src_dir_fd=temp_fd, dst_dir_fd=new_fd)
+            os.link(name, temp, src_dir_fd=dir_fd, dst_dir_fd=temp_fd, follow_symlinks=False)
+            os.rename(temp, name, src_dir_fd=temp_fd, dst_dir_fd=parent_fd)
 
 
 def _reconcile_from(root_fd, name, dir_fd, entry):
@@ -296,8 +305,7 @@ def is_current(holder, name, sha256, replace_config):
     try:
         record = read_record(holder)
     except _files.UnsafeFile as exc:
-        raise BxError('bxProvider: cannot tell which archive %s holds: %s (force: true reinstalls it)'
-                      % (holder, exc.message))
+        raise BxError(_messages.UNKNOWN_INSTALLED % (holder, exc.message))
     if not record or record.get('sha256') != sha256 or not isinstance(record.get('files'), dict):
         return False
     live = _archive.manifest(holder)
@@ -325,16 +333,14 @@ def _keep_config(holder, staging, name):
             return False
         raise
     except _files.UnsafeFile as exc:
-        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
-                      % (source, exc.message))
+        raise BxError(_messages.CANNOT_KEEP_CONFIG % (source, exc.message))
     if fd is None:
         return False
     try:
         mode = stat.S_IMODE(os.fstat(fd).st_mode)
         data = b''.join(_files.chunks(fd, source, MAX_CONFIG))
     except _files.UnsafeFile as exc:
-        raise BxError("bxProvider: cannot keep the config %s: %s (replace_config: true installs the archive's)"
-                      % (source, exc.message))
+        raise BxError(_messages.CANNOT_KEEP_CONFIG % (source, exc.message))
     finally:
         os.close(fd)
     with _files.folder(staging) as staging_fd:
@@ -356,8 +362,7 @@ def _check_help(providers, name, staging, src):
     try:
         return providers.call(record, 'help')
     except BxError as exc:
-        raise BxError('bxProvider: archive %s: bin/%s does not answer help with a valid reply: %s'
-                      % (src, name, exc.message))
+        raise BxError(_messages.ARCHIVE_NO_HELP % (src, name, exc.message))
 
 
 def _result(changed, holder, provider, sha256, before, after):
@@ -385,7 +390,7 @@ def install(providers, name, src, owner=DEFAULT_OWNER, group=DEFAULT_OWNER, forc
         return _install(providers, name, src, owner, group, force, replace_config,
                         max_members, max_size, check_mode)
     except (IOError, OSError) as exc:
-        raise BxError('bxProvider: cannot install provider %s from %s: %s' % (name, src, exc))
+        raise BxError(_messages.CANNOT_INSTALL % (name, src, exc))
 
 
 def _install(providers, name, src, owner, group, force, replace_config, max_members, max_size, check_mode):
@@ -396,9 +401,9 @@ def _install(providers, name, src, owner, group, force, replace_config, max_memb
     root = providers.root
     holder = providers.holder(name)
     if os.path.islink(holder):
-        raise BxError('bxProvider: %s is a symlink; not replacing it with an archive' % holder)
+        raise BxError(_messages.HOLDER_SYMLINK % holder)
     if os.path.lexists(holder) and not os.path.isdir(holder):
-        raise BxError('bxProvider: %s exists and is not a folder' % holder)
+        raise BxError(_messages.HOLDER_NOT_FOLDER % holder)
     if check_mode:
         return _install_check(providers, name, src, sha256, force, replace_config, max_members, max_size)
     if not os.path.isdir(root):
@@ -522,7 +527,7 @@ def remove(providers, name, force=False, check_mode=False):
     try:
         return _remove(providers, name, force, check_mode)
     except (IOError, OSError) as exc:
-        raise BxError('bxProvider: cannot remove provider %s: %s' % (name, exc))
+        raise BxError(_messages.CANNOT_REMOVE % (name, exc))
 
 
 def _remove(providers, name, force, check_mode):
@@ -552,8 +557,7 @@ def _remove_steps(holder, name, force, check_mode, root_fd=None, work_fd=None):
         return _removed(False, holder, {})
     pending = pending_orders(holder)
     if pending and not force:
-        raise BxError('bxProvider: Provider %s has orders that are not complete: %s; '
-                      'not removing %s (force: true removes it anyway)' % (name, ', '.join(pending), holder))
+        raise BxError(_messages.ORDERS_PENDING % (name, ', '.join(pending), holder))
     before = _archive.manifest(holder, skip=())
     if check_mode:
         return _removed(True, holder, before)

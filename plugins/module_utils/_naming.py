@@ -26,6 +26,7 @@ import secrets
 import socket
 import string
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
 
 # PTR names are used as inventory names only with these endings (original list).
@@ -155,7 +156,7 @@ def is_this_host(value):
 def refuse_this_host(server):
     """The original's refusal of a loopback server, for every form of this host."""
     if is_this_host(server):
-        raise BxError('Host::createHost: cannot use %s for add' % shown(server))
+        raise BxError(_messages.CANNOT_USE_SERVER % shown(server))
 
 
 def server_kind(server):
@@ -168,14 +169,13 @@ def server_kind(server):
         return 'ipv4'
     if is_dns_name(server):
         return 'fqdn'
-    raise BxError('Host::createHost: %s is not a valid DNS name' % shown(server))
+    raise BxError(_messages.NOT_A_DNS_NAME % shown(server))
 
 
 def check_hostname(name):
     """An explicit inventory name: a DNS name (also a safe file name)."""
     if not is_dns_name(name):
-        raise BxError('bxenv: invalid hostname %s: use letters, digits, "-", "_" and dots '
-                      'between labels, at most 253 characters, not an address' % shown(name))
+        raise BxError(_messages.INVALID_HOSTNAME % shown(name))
     return name
 
 
@@ -225,7 +225,7 @@ def resolve_server(server, resolver):
         return {'server': server, 'address': server, 'addresses': [server], 'connect': 'ipv4', 'name': name}
     addresses = resolver.forward(server)
     if not addresses:
-        raise BxError('Host::createHost: %s is not a valid DNS name' % server)
+        raise BxError(_messages.NOT_A_DNS_NAME % server)
     return {'server': server, 'address': addresses[0], 'addresses': addresses, 'connect': 'fqdn', 'name': server}
 
 

@@ -37,11 +37,8 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxErro
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import provider_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils import (
-    _files, _naming, _orders, _pool, _queries, _ssh, _tasks,
+    _files, _messages, _naming, _orders, _pool, _queries, _ssh, _tasks,
 )
-
-ROUTINE = 'order_to_hostProvider'
-
 
 JOURNAL_DIR = 'pool'
 
@@ -116,10 +113,10 @@ def decide(record, task_id, reply):
     if text == 'finished':
         return 'finished'
     if text in _queries.FAILED_STATUSES:
-        raise BxError('Order task_id=%s of provider %s %s: %s'
+        raise BxError(_messages.TO_HOST_FAILED
                       % (task_id, record['name'], text, shown(reply.get('message') or 'no message from the provider')))
     if text.isdigit():
-        raise BxError('Unknown status=%s for %s' % (text, record['name']))
+        raise BxError(_messages.UNKNOWN_STATUS % (text, record['name']))
     return 'pending'
 
 
@@ -158,10 +155,11 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     contact with the server leaves it as it was (docs/protocol.md 7, 8).
     """
     if task_id is None:
-        raise BxError('bxProvider::order_to_hostProvider: You must provide task_id for status request')
+        raise BxError(_messages.TO_HOST_NO_TASK_ID)
     check_id(task_id, 'task_id')
-    record = _queries.usable_record(providers, name, ROUTINE, 'order_status')
-    reply = _queries.checked_status(providers, record, task_id, ROUTINE)
+    record = _queries.usable_record(providers, name, 'order_status', _messages.TO_HOST_UNUSABLE,
+                                    _messages.TO_HOST_UNSUPPORTED)
+    reply = _queries.checked_status(providers, record, task_id, _messages.TO_HOST_NO_STATUS)
     if decide(record, task_id, reply) == 'pending':
         return AddResult('pending', name, reply=reply)
     password = reply.get('server_password')
@@ -179,11 +177,11 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
     try:
         content = _tasks.read_task_file(holder, task_id)
     except BxError as exc:
-        raise BxError('bxProvider::order_to_hostProvider: Cannot open file=%s:%s' % (path, exc.message))
+        raise BxError(_messages.TO_HOST_CANNOT_OPEN % (path, exc.message))
     if content is None:
-        raise BxError('bxProvider::order_to_hostProvider: Not found saved task_id=%s on this server' % task_id)
+        raise BxError(_messages.TO_HOST_NOT_SAVED % task_id)
     state = _tasks.task_state(content)
-    already = 'bxProvider::order_to_hostProvider: task_id=%s already %s' % (task_id, one_line(content))
+    already = _messages.TO_HOST_ALREADY % (task_id, one_line(content))
     if state == 'complete':
         host = _pool.find_host(_pool.read_pool(target.pool_dir), address=server)
         return AddResult('complete', name, message=already, server=server,
@@ -191,7 +189,7 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
     if state == 'error' and not retry_failed:
         raise BxError(already)
     if state == 'unknown':
-        raise BxError('bxProvider::order_to_hostProvider: task_id=%s has unexpected content in %s: %r'
+        raise BxError(_messages.TO_HOST_UNEXPECTED
                       % (task_id, path, content[:200]))
 
     host = _resume(target.pool_dir, holder, task_id, server)
@@ -230,7 +228,7 @@ def _add(name, task_id, server, password, holder, target, copy_key, retry_failed
 
 
 def _added(server):
-    return 'Server=%s is added to the pool' % server
+    return _messages.SERVER_ADDED % server
 
 
 def _would_add(server, host):

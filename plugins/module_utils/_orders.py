@@ -24,7 +24,7 @@ import errno
 import os
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _queries, _tasks
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _messages, _queries, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, provider_lock
@@ -110,9 +110,9 @@ def write_label(holder, label, task_id):
 def order_record(providers, name, config_id):
     """docs/protocol.md 6.4 steps 1-3: check the input, probe, return the record to order with."""
     if config_id is None:
-        raise BxError('bxProvider::order2Provider: You must provide config_id for order')
+        raise BxError(_messages.ORDER_NO_CONFIG_ID)
     check_id(config_id, 'config_id')
-    return _queries.usable_record(providers, name, 'order2Provider', 'order')
+    return _queries.usable_record(providers, name, 'order', _messages.ORDER_UNUSABLE, _messages.ORDER_UNSUPPORTED)
 
 
 def save_order(record, reply):
@@ -121,14 +121,14 @@ def save_order(record, reply):
     name = record['name']
     task_id = reply.get('task_id')
     if task_id in (None, ''):
-        raise BxError("bxProvider::order2Provider: Provider %s doesn't return task_id" % name)
+        raise BxError(_messages.ORDER_NO_TASK_ID % name)
     # A provider's id becomes a file name: it is checked like the user's.
     check_id(str(task_id), 'task_id returned by provider %s' % name)
     holder = record['files']['holder']
     try:
         _tasks.write_task_file(holder, str(task_id), '')
     except (IOError, OSError, _files.UnsafeFile) as exc:
-        raise BxError('bxProvider::order2Provider: Cannot save %s: %s'
+        raise BxError(_messages.ORDER_CANNOT_SAVE
                       % (_tasks.task_path(holder, str(task_id)), reason(exc)))
     return reply
 
@@ -185,10 +185,9 @@ def _may_exist(message, record, task_id=None, where=None, label=None):
     into the module's result.
     """
     if task_id is None:
-        message = '%s; provider %s may have placed the order: check with the provider before ordering again' % (
-            message, record['name'])
+        message = _messages.ORDER_MAYBE_PLACED % (message, record['name'])
     else:
-        message = '%s; provider %s may have placed the order as task_id=%s%s' % (
+        message = _messages.ORDER_MAYBE_PLACED_AS % (
             message, record['name'], task_id, ' (recorded in %s)' % where if where else '')
     if label is not None:
         message += '; no run with name=%s orders again while %s exists' % (

@@ -38,6 +38,7 @@ import secrets
 import shlex
 import time
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, shown
 from ansible_collections.bitrix.bxenv.plugins.module_utils._locking import DEFAULT_LOCK_TIMEOUT, exclusive_lock
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _naming
@@ -56,7 +57,6 @@ HOST_VARS_MODE = 0o640
 DEFAULT_ADDRESS = '127.0.0.1'  # docs/protocol.md section 9: a pool host line without ansible_ssh_host
 DEFAULT_CONNECTION = 'ssh'
 
-POOL_NOT_CREATED = 'pool_not_created'
 # What a pool folder holds, for the messages about a missing or broken one.
 POOL_HINT = ('a pool folder (pool_dir) holds hosts, listing the pool servers under [bitrix-hosts], a '
              'host_vars/<name> file for each, and ansible.cfg, whose private_key_file names the pool key')
@@ -79,7 +79,7 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
     try:
         text = _files.read_file(cfg).decode('utf-8', 'surrogateescape')
     except (OSError, IOError) as exc:
-        raise BxError('BX_KEY_VIEW: Cannot open main config %s: %s; %s' % (cfg, exc.strerror, POOL_HINT), 1)
+        raise BxError(_messages.KEY_NO_CONFIG % (cfg, exc.strerror, POOL_HINT), 1)
     value = None
     for line in text.splitlines():
         line = line.strip()
@@ -92,13 +92,11 @@ def pool_key(pool_dir=DEFAULT_POOL_DIR):
                 value = value[1:-1]
     if not value:
         # 'derictive' (sic): the original's text, kept (docs/protocol.md section 11).
-        raise BxError('BX_KEY_VIEW: Not found private_key_file derictive in config %s; add a line '
-                      '"private_key_file = <path of the pool\'s private key>" to it' % cfg, 2)
+        raise BxError(_messages.KEY_NO_DIRECTIVE % cfg, 2)
     private = os.path.join(pool_dir, os.path.expanduser(value))
-    for path, which in ((private, 'private'), (private + '.pub', 'public')):
+    for path, missing in ((private, _messages.KEY_MISSING_PRIVATE), (private + '.pub', _messages.KEY_MISSING_PUBLIC)):
         if not os.path.isfile(path):
-            raise BxError('BX_KEY_VIEW: Record private_key_file found in the config, but %s key does not exist '
-                          'in FS: %s (private_key_file in %s)' % (which, path, cfg), 3)
+            raise BxError(missing % (path, cfg), 3)
     return private, private + '.pub'
 
 
@@ -263,7 +261,7 @@ class Pool(object):
                        % (HOSTS_GROUP, self.hosts_file, os.path.join(self.pool_dir, 'host_vars')))
         else:
             return
-        raise BxError('%s: %s; %s' % (POOL_NOT_CREATED, problem, POOL_HINT))
+        raise BxError(_messages.POOL_NOT_CREATED_BECAUSE % (problem, POOL_HINT))
 
 
 def read_pool(pool_dir=DEFAULT_POOL_DIR):
@@ -317,12 +315,12 @@ def _refuse(pool, server, hostname=None, addresses=()):
     """The refusals of ``server`` (and of the addresses it resolved to)."""
     for candidate in addresses:
         if _naming.is_this_host(candidate):
-            raise BxError('Host::createHost: cannot use %s for add' % shown(server))
+            raise BxError(_messages.CANNOT_USE_SERVER % shown(server))
     pool.check_exists()
     for candidate in [server] + list(addresses):
         host = find_host(pool, address=candidate)
         if host is not None:
-            raise BxError('Host::createHost: %s is already in the pool as %s' % (server, host['name']))
+            raise BxError(_messages.ALREADY_IN_POOL % (server, host['name']))
     if hostname:
         _refuse_name(pool, server, hostname, 'option hostname')
 
@@ -332,11 +330,11 @@ def _refuse_name(pool, server, name, origin):
     the pool gives it another meaning, or another host has it."""
     problem = _naming.inventory_name_problem(name, pool.groups)
     if problem:
-        raise BxError('Host::createHost: name %s for %s (from the %s) cannot be used in the pool: %s'
+        raise BxError(_messages.NAME_REFUSED
                       % (shown(name), server, origin, problem))
     host = find_host(pool, name=name)
     if host is not None:
-        raise BxError('Host::createHost: name %s for %s is already used in the pool by %s'
+        raise BxError(_messages.NAME_USED
                       % (name, server, host['address']))
 
 
@@ -415,7 +413,7 @@ def insert_host_line(text, line):
             return text[:match.end()] + line + ending + text[match.end():]
         if match.end() == len(text):
             break
-    raise BxError('Host::add_to_group: Cannot update group hosts', 1)
+    raise BxError(_messages.CANNOT_UPDATE_GROUP, 1)
 
 
 def _choose_name(pool, server, resolved, hostname):
@@ -509,4 +507,4 @@ def _write(path, text, mode, host_vars):
         _files.replace_file(path, text.encode('utf-8', 'surrogateescape'), mode=mode,
                             follow_symlinks=not host_vars)
     except (OSError, IOError) as exc:
-        raise BxError('Host::add_to_group: Cannot open %s: %s' % (exc.filename or path, exc.strerror), 2)
+        raise BxError(_messages.GROUP_CANNOT_OPEN % (exc.filename or path, exc.strerror), 2)

@@ -21,7 +21,7 @@ import os
 import re
 import traceback
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner, _schemas
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages, _runner, _schemas
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import id_problem
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import quote_safely
@@ -317,36 +317,36 @@ class Providers(object):
                 message = '%s; a background process held the provider\'s output open after it exited and was ended' % message
             stderr_text = stderr.strip()
             if stderr_text:
-                message = '%s; stderr: %s' % (message, stderr_text[-_STDERR_KEEP:])
+                message = _messages.CMD_STDERR % (message, stderr_text[-_STDERR_KEEP:])
             if cls is BrokenReply:
                 raise cls(message, code, reply)
             raise cls(message, code)
 
         if result.timed_out or result.overflow:
-            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` %s (%s)'
+            fail(BrokenReply, _messages.CMD_FAILED
                  % (command, result.problem(self.timeout, self.max_output), where))
         if result.stdout in (b'', b'\n'):
-            fail(ErrorReply, 'bxProvider::executeProviderCmd: Command `%s` return empty string' % command)
+            fail(ErrorReply, _messages.CMD_EMPTY % command)
         try:
             reply = parse_reply(result.stdout)
         except ValueError as exc:
             parsed = getattr(exc, 'value', None)
-            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) did not return one JSON object: %s (exit status %s)'
+            fail(BrokenReply, _messages.CMD_NOT_JSON
                  % (command, where, exc, result.rc), reply=parsed if isinstance(parsed, dict) else None)
         if not isinstance(reply, dict):
-            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) returned JSON %s, not an object'
+            fail(BrokenReply, _messages.CMD_NOT_OBJECT
                  % (command, where, type(reply).__name__))
         if 'error' in reply and is_error_code(reply['error']):
             text = reply.get('error_message')
             text = '' if text is None else text
-            message = 'cmd=`%s` return %s' % (command, text)
+            message = _messages.CMD_ERROR_REPLY % (command, text)
             problem = schema_problem(_schemas.ERROR_REPLY, reply)
             if problem:
-                fail(BrokenReply, '%s (%s: bad error reply, %s)' % (message, where, problem), reply=reply)
+                fail(BrokenReply, _messages.CMD_BAD_ERROR_REPLY % (message, where, problem), reply=reply)
             code = reply['error']
             fail(ErrorReply, message, int(code) if isinstance(code, float) else code)
         problem = schema_problem(_schemas.REPLY_SCHEMAS[action], reply)
         if problem:
-            fail(BrokenReply, 'bxProvider::executeProviderCmd: Command `%s` (%s) returned a bad reply: %s'
+            fail(BrokenReply, _messages.CMD_BAD_REPLY
                  % (command, where, problem), reply=reply)
         return reply

@@ -16,6 +16,7 @@ __metaclass__ = type
 
 from concurrent.futures import ThreadPoolExecutor
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, reason
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import UNUSABLE
@@ -40,14 +41,15 @@ def parallel_map(func, items, workers):
         return list(pool.map(func, items))
 
 
-def usable_record(providers, name, routine, option):
-    """Probe ``name`` and check it may run ``option``; the original's messages."""
+def usable_record(providers, name, option, unusable, unsupported):
+    """Probe ``name`` and check it may run ``option``; the original's messages
+    (``unusable % (name, status)``, ``unsupported % name``)."""
     check_provider_name(name)
     record = providers.probe(name)
     if record['status'] in UNUSABLE:
-        raise BxError('bxProvider::%s: Provider %s %s on the host' % (routine, name, record['status']))
+        raise BxError(unusable % (name, record['status']))
     if not record['options'][option]:
-        raise BxError("bxProvider::%s: Provider %s doesn't support %s option" % (routine, name, option))
+        raise BxError(unsupported % name)
     return record
 
 
@@ -60,7 +62,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
     try:
         names, refused = providers.folders()
     except OSError as exc:
-        raise BxError('bxProviders: Cannot open dircetory %s: %s' % (providers.root, reason(exc)))
+        raise BxError(_messages.LIST_CANNOT_OPEN_ROOT % (providers.root, reason(exc)))
 
     def entry(name):
         try:
@@ -68,7 +70,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
         except BxError as exc:
             return exc.document()
         if record['status'] == 'not_exists':
-            return {'error': 1, 'message': 'bxProvider::optionsProvider: Provider %s not exist on the host' % name}
+            return {'error': 1, 'message': _messages.PROVIDER_NOT_EXIST % name}
         return {'status': record['status']}
 
     entries = dict(zip(names, parallel_map(entry, names, workers)))
@@ -78,7 +80,7 @@ def list_providers(providers, workers=DEFAULT_WORKERS):
 
 
 def _refused_message(name, problem):
-    return 'bxenv: invalid provider name %r: %s' % (_printable(name), problem)
+    return _messages.INVALID_ID % ('provider name', repr(_printable(name)), problem)
 
 
 def status(providers, name):
@@ -86,32 +88,32 @@ def status(providers, name):
     check_provider_name(name)
     record = providers.probe(name)
     if record['status'] == 'not_exists':
-        raise BxError('bxProvider::optionsProvider: Provider %s not exist on the host' % name)
+        raise BxError(_messages.PROVIDER_NOT_EXIST % name)
     return {name: record}
 
 
 def configs(providers, name):
     """docs/protocol.md 6.3: the provider's configs reply."""
-    record = usable_record(providers, name, 'configsProvider', 'configs')
+    record = usable_record(providers, name, 'configs', _messages.CONFIGS_UNUSABLE, _messages.CONFIGS_UNSUPPORTED)
     return {name: providers.call(record, 'configs')}
 
 
-def checked_status(providers, record, task_id, routine):
+def checked_status(providers, record, task_id, no_status):
     """``order_status <task_id>`` with its status checked (docs/protocol.md 6.5 step 4-5)."""
     reply = providers.call(record, 'order_status', task_id)
     if reply.get('status') in (None, ''):
-        raise BxError("bxProvider::%s: Provider %s doesn't return status for task_id=%s"
-                      % (routine, record['name'], task_id))
+        raise BxError(no_status % (record['name'], task_id))
     return reply
 
 
 def order_status_reply(providers, name, task_id):
     """docs/protocol.md 6.5: the provider's status reply with the task file laid over it."""
     if task_id is None:
-        raise BxError('bxProvider::order_status2Provider: You must provide task_id for status request')
+        raise BxError(_messages.ORDER_STATUS_NO_TASK_ID)
     check_id(task_id, 'task_id')
-    record = usable_record(providers, name, 'order_status2Provider', 'order_status')
-    reply = checked_status(providers, record, task_id, 'order_status2Provider')
+    record = usable_record(providers, name, 'order_status', _messages.ORDER_STATUS_UNUSABLE,
+                           _messages.ORDER_STATUS_UNSUPPORTED)
+    reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS_NO_STATUS)
     return _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
 
 
@@ -134,11 +136,11 @@ def _order_entry(providers, record, task_id):
     try:
         mtime = _tasks.task_mtime(holder, task_id)
     except OSError as exc:
-        return {'error': 1, 'message': 'Cannot open %s: %s' % (_tasks.task_path(holder, task_id), reason(exc))}
+        return {'error': 1, 'message': _messages.TASK_FILE_CANNOT_OPEN % (_tasks.task_path(holder, task_id), reason(exc))}
     try:
         check_id(task_id, 'task_id')
         content = _tasks.read_task_file(holder, task_id)
-        reply = checked_status(providers, record, task_id, 'order_status2Provider')
+        reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS_NO_STATUS)
         if content is not None:
             _tasks.overlay(reply, content)
     except BxError as exc:
@@ -157,13 +159,13 @@ def _provider_task_ids(record):
     """Task ids of a usable record; raises BxError as the original (6.6 steps 1-3)."""
     name = record['name']
     if record['status'] in UNUSABLE:
-        raise BxError('bxProvider::listOrders4Provider: Provider %s %s on the host' % (name, record['status']))
+        raise BxError(_messages.LIST_ORDERS_UNUSABLE % (name, record['status']))
     if not record['options']['order_status']:
-        raise BxError("bxProvider::listOrders4Provider: Provider %s doesn't support order_status option" % name)
+        raise BxError(_messages.LIST_ORDERS_UNSUPPORTED % name)
     try:
         return _tasks.list_task_ids(record['files']['holder'])
     except (OSError, _files.UnsafeFile) as exc:
-        raise BxError('bxProvider: Cannot open dircetory %s: %s'
+        raise BxError(_messages.TASKS_CANNOT_OPEN
                       % (_tasks.tasks_dir(record['files']['holder']), reason(exc)))
 
 
@@ -197,7 +199,7 @@ def orders_list(providers, name=None, workers=DEFAULT_WORKERS, warnings=None):
     try:
         names, refused = providers.folders()
     except OSError as exc:
-        raise BxError('bxProviders: Cannot open directory %s: %s' % (providers.root, reason(exc)))
+        raise BxError(_messages.ORDERS_LIST_CANNOT_OPEN_ROOT % (providers.root, reason(exc)))
 
     def left_out(provider, cause):
         if warnings is not None:

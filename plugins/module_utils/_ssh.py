@@ -50,18 +50,11 @@ import shutil
 import sys
 import time
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, quoted
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import SETTING_RANGES, check_settings
 
 LOG_FILE = '/opt/webdir/logs/ssh_keycopy.log'
-MSG_WRONG_PASSWORD = 'User enter incorrect password'
-# error=<code>, then the log file the key copy was given (``log_message``).
-CHANGE_PASSWORD = 'User must change password, error=%s: please view log file %s'
-OTHER = 'The error occurred, error=%s: please view log file %s'
-# The original's texts (the default log file), with error=<code> to fill in.
-MSG_CHANGE_PASSWORD = CHANGE_PASSWORD % ('%s', LOG_FILE)
-MSG_OTHER = OTHER % ('%s', LOG_FILE)
 
 CODE_EXPIRED = 101        # the server says the password has expired
 CODE_CHANGE_PROMPT = 103  # the server asks for a new password
@@ -136,7 +129,7 @@ def _is_change_prompt(prompt):
 
 
 def log_message(template, code, log_file):
-    """``CHANGE_PASSWORD`` or ``OTHER`` for ``code``, naming ``log_file``
+    """``_messages.CHANGE_PASSWORD`` or ``_messages.OTHER_ERROR`` for ``code``, naming ``log_file``
     (the original's file when there is none)."""
     return template % (code, log_file or LOG_FILE)
 
@@ -148,11 +141,11 @@ def _fail(code, message, cause=None):
 
 
 def _other(rc, log_file, cause=None):
-    _fail(2, log_message(OTHER, rc, log_file), cause)
+    _fail(2, log_message(_messages.OTHER_ERROR, rc, log_file), cause)
 
 
 def _change(code, log_file, cause):
-    _fail(1, log_message(CHANGE_PASSWORD, code, log_file), cause)
+    _fail(1, log_message(_messages.CHANGE_PASSWORD, code, log_file), cause)
 
 
 def _check_server(server, user, port, ssh_timeout, log_file=None):
@@ -358,7 +351,7 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
             if any(_is_change_prompt(p) for p in prompts):
                 _change(CODE_CHANGE_PROMPT, log_file, 'the server asks for a new password')
             if answered and 'Permission denied' in err:
-                _fail(2, MSG_WRONG_PASSWORD)
+                _fail(2, _messages.WRONG_PASSWORD)
             if timed_out:
                 _other(rc, log_file, 'ssh timed out')
             _other(rc, log_file, _cause(err, known_hosts_file, server) or 'adding the key failed')
@@ -373,15 +366,12 @@ def copy_key(runner, server, password, private_key_file, known_hosts_file, publi
     return result
 
 
-MSG_NO_SSH = 'bxenv: the OpenSSH client (ssh) is needed to copy the pool key'
-
-
 def ssh_client(ssh_bin=None):
     """The path of the OpenSSH client ``ssh_bin`` (a name looked up in PATH, or
     a path; ``ssh`` by default); a BxError naming what to install when there is none."""
     found = shutil.which(ssh_bin or 'ssh')
     if not found:
-        raise BxError(MSG_NO_SSH)
+        raise BxError(_messages.NO_SSH)
     return os.path.abspath(found)
 
 

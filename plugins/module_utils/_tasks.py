@@ -18,7 +18,7 @@ import os
 import re
 import stat
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _files
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError, one_line, reason
 
 TASKS_DIR = 'tasks'
@@ -64,7 +64,7 @@ def read_task_file(holder, task_id):
     try:
         data = _files.read_under(holder, (TASKS_DIR,), task_id, task_path(holder, task_id))
     except (IOError, OSError) as exc:
-        raise BxError('Cannot open %s: %s' % (task_path(holder, task_id), reason(exc)))
+        raise BxError(_messages.TASK_FILE_CANNOT_OPEN % (task_path(holder, task_id), reason(exc)))
     return None if data is None else data.decode('utf-8', 'replace')
 
 

@@ -13,12 +13,18 @@ import sys
 
 import pytest
 
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ssh import (
-    MSG_CHANGE_PASSWORD, MSG_OTHER, MSG_WRONG_PASSWORD, check_key_login, copy_key, key_copier, known_hosts_path,
+    LOG_FILE, check_key_login, copy_key, key_copier, known_hosts_path,
 )
 from ansible_collections.bitrix.bxenv.tests.lab.pytest_lab import lab  # noqa: F401  pylint: disable=unused-import
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
+
+# The original's texts with the default log file, error=<code> to fill in.
+MSG_WRONG_PASSWORD = _messages.WRONG_PASSWORD
+MSG_CHANGE_PASSWORD = _messages.CHANGE_PASSWORD % ('%s', LOG_FILE)
+MSG_OTHER = _messages.OTHER_ERROR % ('%s', LOG_FILE)
 
 LAB_HOSTS = 3
 

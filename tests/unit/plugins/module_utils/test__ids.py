@@ -10,7 +10,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _ids, _ssh
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _ids, _messages, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import SETTING_RANGES, check_settings
 
@@ -58,6 +58,6 @@ def test_ssh_target_checks(server, user, port, ssh_timeout):
     try:
         _ssh._check_server(server, user, port, ssh_timeout)
     except BxError as exc:
-        assert exc.code == 2 and exc.message.startswith(_ssh.MSG_OTHER % 2 + '; ')
+        assert exc.code == 2 and exc.message.startswith(_messages.OTHER_ERROR % (2, _ssh.LOG_FILE) + '; ')
         return
     assert isinstance(port, int) and not isinstance(port, bool) and 0 < port < 65536 and isinstance(server, str) and isinstance(user, str)

@@ -509,3 +509,44 @@ def test_deep_leftovers_and_deep_plugin_trees_never_block(world):
     removed = _install.remove(providers_of(world), NAME)
     assert 'cache/' + 'd/' * 1500 + 'bottom' in removed['files']['removed']
     assert os.listdir(str(world / 'providers')) == [] and side_folders(world) == []
+
+
+def _open_folders(*paths):
+    return [os.open(str(path), os.O_RDONLY | os.O_DIRECTORY) for path in paths]
+
+
+@pytest.mark.parametrize('depth,fits', [(63, True), (64, False)])
+def test_the_tasks_copy_is_bounded_in_depth(tmp_path, depth, fits):
+    src, dst = tmp_path / 'src', tmp_path / 'dst'
+    src.mkdir()
+    dst.mkdir()
+    make_deep(str(src), 'd', depth)  # depth + 1 folders, a file at the bottom
+    fds = _open_folders(src, dst)
+    try:
+        if fits:
+            _install._link_tree(*fds)
+            bottom = os.path.join(*(['d'] * (depth + 1) + ['bottom']))
+            assert os.stat(str(dst / bottom)).st_ino == os.stat(str(src / bottom)).st_ino
+        else:
+            with pytest.raises(BxError, match='nested deeper than 64 folders'):
+                _install._link_tree(*fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_late_orders_in_nested_folders_are_carried_and_links_are_not_entered(tmp_path):
+    old, new, temp, outside = tmp_path / 'old', tmp_path / 'new', tmp_path / 'temp', tmp_path / 'outside'
+    for folder in (old / 'a' / 'b', old / 'l', new / 'a', temp, outside):
+        folder.mkdir(parents=True)
+    (old / 'a' / 'b' / 'late').write_text(u'')
+    (old / 'l' / 'x').write_text(u'')
+    (new / 'l').symlink_to(str(outside))
+    fds = _open_folders(old, new, temp)
+    try:
+        _install.reconcile_tasks(*fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+    assert os.stat(str(new / 'a' / 'b' / 'late')).st_ino == os.stat(str(old / 'a' / 'b' / 'late')).st_ino
+    assert os.listdir(str(outside)) == [] and os.listdir(str(temp)) == []

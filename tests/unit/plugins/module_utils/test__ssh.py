@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _runner, _ssh
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages, _runner, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner, alive, wait_gone
 
@@ -124,7 +124,7 @@ def test_a_second_prompt_is_refused(lab):
                       tmpdir=str(lab['tmp']))
     # as after a wrong password: the password is given once, never twice
     assert _answers(lab) == [_digest(PASSWORD), 'refused']
-    assert (err.value.code, err.value.message) == (2, _ssh.MSG_WRONG_PASSWORD)
+    assert (err.value.code, err.value.message) == (2, _messages.WRONG_PASSWORD)
 
 
 def test_a_new_password_prompt_is_refused(lab):
@@ -132,7 +132,7 @@ def test_a_new_password_prompt_is_refused(lab):
         _ssh.copy_key(_runner.run, SERVER, PASSWORD, lab['key'], lab['known_hosts'], ssh_bin=lab['fake']('change'),
                       tmpdir=str(lab['tmp']))
     assert _answers(lab) == ['refused']
-    assert (err.value.code, err.value.message) == (1, (_ssh.MSG_CHANGE_PASSWORD % _ssh.CODE_CHANGE_PROMPT)
+    assert (err.value.code, err.value.message) == (1, (_messages.CHANGE_PASSWORD % (_ssh.CODE_CHANGE_PROMPT, _ssh.LOG_FILE))
                                                    + '; the server asks for a new password')
 
 
@@ -201,7 +201,7 @@ def test_bounds_before_any_ssh(lab, options, cause):
     with pytest.raises(BxError) as err:
         _ssh.copy_key(runner, SERVER, PASSWORD, lab['key'], lab['known_hosts'], ssh_bin=lab['fake']('ok'), **options)
     assert err.value.code == 2
-    assert err.value.message.startswith(_ssh.MSG_OTHER % 2 + '; ' + cause)
+    assert err.value.message.startswith(_messages.OTHER_ERROR % (2, _ssh.LOG_FILE) + '; ' + cause)
     assert runner.argvs == []
 
 
