@@ -454,14 +454,20 @@ def walk(top_fd, topdown=True, skip=()):
         os.close(fd)
 
 
-def _mode(dir_fd, name):
-    """The ``lstat`` mode of ``name`` in ``dir_fd``, or None when it does not exist."""
+def lstat(dir_fd, name):
+    """``os.lstat`` of ``name`` in ``dir_fd``, or None when it does not exist."""
     try:
-        return os.lstat(name, dir_fd=dir_fd).st_mode
+        return os.lstat(name, dir_fd=dir_fd)
     except OSError as exc:
         if exc.errno == errno.ENOENT:
             return None
         raise
+
+
+def _mode(dir_fd, name):
+    """The ``lstat`` mode of ``name`` in ``dir_fd``, or None when it does not exist."""
+    info = lstat(dir_fd, name)
+    return None if info is None else info.st_mode
 
 
 def remove_tree(dir_fd, name):
@@ -522,7 +528,6 @@ def private_folder(prefix, base=None, ignore_errors=False):
 
 # renameat2(2) flags (Linux 3.15+, glibc 2.28+).
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
-_AT_FDCWD = -100
 
 
 def _renameat2():

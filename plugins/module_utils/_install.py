@@ -101,15 +101,6 @@ def _folders(root, name):
             yield root_fd, work_fd
 
 
-def _lstat(dir_fd, name):
-    try:
-        return os.lstat(name, dir_fd=dir_fd)
-    except OSError as exc:
-        if exc.errno == errno.ENOENT:
-            return None
-        raise
-
-
 def _link_tree(src_fd, dst_fd):
     """Rebuild open folder ``src_fd`` in the empty ``dst_fd``: hard links for
     files, links as links, folders with their modes and owners. Bounded depth
@@ -159,7 +150,7 @@ def keep_tasks(holder_fd, staging_fd):
     A real folder is rebuilt with hard links; a link is data we keep as a
     link, never a folder to copy into (its target may be outside the tree).
     """
-    info = _lstat(holder_fd, _tasks.TASKS_DIR)
+    info = _files.lstat(holder_fd, _tasks.TASKS_DIR)
     if info is None:
         return
     if stat.S_ISLNK(info.st_mode):
@@ -190,7 +181,7 @@ def reconcile_tasks(old_fd, new_fd, temp_fd):
         except (OSError, _files.UnsafeFile):
             continue
         with stack:
-            new = _lstat(parent_fd, name)
+            new = _files.lstat(parent_fd, name)
             if is_dir:
                 if new is None:
                     os.mkdir(name, _files.DIR_MODE, dir_fd=parent_fd)
@@ -213,7 +204,7 @@ def _reconcile_from(root_fd, name, dir_fd, entry):
         if old_tasks is None:
             return
         with old_tasks as src:
-            if _lstat(live_holder.fd, _tasks.TASKS_DIR) is None:
+            if _files.lstat(live_holder.fd, _tasks.TASKS_DIR) is None:
                 os.mkdir(_tasks.TASKS_DIR, _files.DIR_MODE, dir_fd=live_holder.fd)
             new_tasks = _sub(live_holder.fd, _tasks.TASKS_DIR)
             if new_tasks is None:
@@ -234,7 +225,7 @@ def _settle(root_fd, name, dir_fd, entry, kind):
     elif kind == STAGING:
         kind = OLD
     if kind == OLD:
-        if _lstat(root_fd, name) is None:
+        if _files.lstat(root_fd, name) is None:
             os.rename(entry, name, src_dir_fd=dir_fd, dst_dir_fd=root_fd)
             return False
         _reconcile_from(root_fd, name, dir_fd, entry)
@@ -461,7 +452,7 @@ def _swap(root_fd, work_fd, name, entry):
     then holds the previous plugin); else two renames through ``old-*``,
     which the next run undoes when a kill came between them.
     """
-    if _lstat(root_fd, name) is None:
+    if _files.lstat(root_fd, name) is None:
         if not _files.rename2(work_fd, entry, root_fd, name, _files.RENAME_NOREPLACE):
             os.rename(entry, name, src_dir_fd=work_fd, dst_dir_fd=root_fd)
         return

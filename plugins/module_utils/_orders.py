@@ -37,8 +37,6 @@ ORDERING_DIR = 'ordering'
 DONE = ('finished', 'complete')
 DEFAULT_WAIT_TIMEOUT = 1800
 DEFAULT_POLL_INTERVAL = 15
-# A provider's status call is a cloud API call: never poll in a tight loop.
-MIN_POLL_INTERVAL = 1
 
 
 class OrderError(BxError):

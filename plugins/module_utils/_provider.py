@@ -59,7 +59,7 @@ SETTING_RANGES = {
     'max_output': (MIN_MAX_OUTPUT, 1024 ** 3, 'bytes'),
     'workers': (1, 64, ''),
     'wait_timeout': (0, 7 * 86400, 'seconds'),
-    'poll_interval': (1, 3600, 'seconds'),
+    'poll_interval': (1, 3600, 'seconds'),  # a status call is a cloud API call: no tight loop
     'ssh_timeout': (1, 3600, 'seconds'),
     'ssh_port': (1, 65535, ''),
     'max_members': (1, 1000000, ''),

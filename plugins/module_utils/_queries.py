@@ -42,14 +42,19 @@ def parallel_map(func, items, workers):
 
 
 def usable_record(providers, name, option, unusable, unsupported):
-    """Probe ``name`` and check it may run ``option``; the original's messages
-    (``unusable % (name, status)``, ``unsupported % name``)."""
+    """Probe ``name`` and check it may run ``option`` (``check_usable``)."""
     check_provider_name(name)
-    record = providers.probe(name)
+    return check_usable(providers.probe(name), option, unusable, unsupported)
+
+
+def check_usable(record, option, unusable, unsupported):
+    """``record``, unless its provider is unusable or lacks ``option``: then the
+    original's message of the action (``unusable % (name, status)``,
+    ``unsupported % name``)."""
     if record['status'] in UNUSABLE:
-        raise BxError(unusable % (name, record['status']))
+        raise BxError(unusable % (record['name'], record['status']))
     if not record['options'][option]:
-        raise BxError(unsupported % name)
+        raise BxError(unsupported % record['name'])
     return record
 
 
@@ -157,11 +162,7 @@ def _order_entry(providers, record, task_id):
 
 def _provider_task_ids(record):
     """Task ids of a usable record; raises BxError as the original (6.6 steps 1-3)."""
-    name = record['name']
-    if record['status'] in UNUSABLE:
-        raise BxError(_messages.LIST_ORDERS_UNUSABLE % (name, record['status']))
-    if not record['options']['order_status']:
-        raise BxError(_messages.LIST_ORDERS_UNSUPPORTED % name)
+    check_usable(record, 'order_status', _messages.LIST_ORDERS_UNUSABLE, _messages.LIST_ORDERS_UNSUPPORTED)
     try:
         return _tasks.list_task_ids(record['files']['holder'])
     except (OSError, _files.UnsafeFile) as exc:
