@@ -155,11 +155,10 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     contact with the server leaves it as it was (docs/protocol.md 7, 8).
     """
     if task_id is None:
-        raise BxError(_messages.TO_HOST_NO_TASK_ID)
+        raise BxError(_messages.NO_TASK_ID % _messages.TO_HOST)
     check_id(task_id, 'task_id')
-    record = _queries.usable_record(providers, name, 'order_status', _messages.TO_HOST_UNUSABLE,
-                                    _messages.TO_HOST_UNSUPPORTED)
-    reply = _queries.checked_status(providers, record, task_id, _messages.TO_HOST_NO_STATUS)
+    record = _queries.usable_record(providers, name, 'order_status', _messages.TO_HOST)
+    reply = _queries.checked_status(providers, record, task_id, _messages.TO_HOST)
     if decide(record, task_id, reply) == 'pending':
         return AddResult('pending', name, reply=reply)
     password = reply.get('server_password')

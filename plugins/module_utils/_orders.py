@@ -110,7 +110,7 @@ def order_record(providers, name, config_id):
     if config_id is None:
         raise BxError(_messages.ORDER_NO_CONFIG_ID)
     check_id(config_id, 'config_id')
-    return _queries.usable_record(providers, name, 'order', _messages.ORDER_UNUSABLE, _messages.ORDER_UNSUPPORTED)
+    return _queries.usable_record(providers, name, 'order', _messages.ORDER)
 
 
 def save_order(record, reply):

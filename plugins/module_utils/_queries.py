@@ -41,20 +41,19 @@ def parallel_map(func, items, workers):
         return list(pool.map(func, items))
 
 
-def usable_record(providers, name, option, unusable, unsupported):
+def usable_record(providers, name, option, function):
     """Probe ``name`` and check it may run ``option`` (``check_usable``)."""
     check_provider_name(name)
-    return check_usable(providers.probe(name), option, unusable, unsupported)
+    return check_usable(providers.probe(name), option, function)
 
 
-def check_usable(record, option, unusable, unsupported):
+def check_usable(record, option, function):
     """``record``, unless its provider is unusable or lacks ``option``: then the
-    original's message of the action (``unusable % (name, status)``,
-    ``unsupported % name``)."""
+    original's message, which names the original's ``function`` (``_messages``)."""
     if record['status'] in UNUSABLE:
-        raise BxError(unusable % (record['name'], record['status']))
+        raise BxError(_messages.UNUSABLE % (function, record['name'], record['status']))
     if not record['options'][option]:
-        raise BxError(unsupported % record['name'])
+        raise BxError(_messages.UNSUPPORTED % (function, record['name'], option))
     return record
 
 
@@ -99,26 +98,25 @@ def status(providers, name):
 
 def configs(providers, name):
     """docs/protocol.md 6.3: the provider's configs reply."""
-    record = usable_record(providers, name, 'configs', _messages.CONFIGS_UNUSABLE, _messages.CONFIGS_UNSUPPORTED)
+    record = usable_record(providers, name, 'configs', _messages.CONFIGS)
     return {name: providers.call(record, 'configs')}
 
 
-def checked_status(providers, record, task_id, no_status):
+def checked_status(providers, record, task_id, function):
     """``order_status <task_id>`` with its status checked (docs/protocol.md 6.5 step 4-5)."""
     reply = providers.call(record, 'order_status', task_id)
     if reply.get('status') in (None, ''):
-        raise BxError(no_status % (record['name'], task_id))
+        raise BxError(_messages.NO_STATUS % (function, record['name'], task_id))
     return reply
 
 
 def order_status_reply(providers, name, task_id):
     """docs/protocol.md 6.5: the provider's status reply with the task file laid over it."""
     if task_id is None:
-        raise BxError(_messages.ORDER_STATUS_NO_TASK_ID)
+        raise BxError(_messages.NO_TASK_ID % _messages.ORDER_STATUS)
     check_id(task_id, 'task_id')
-    record = usable_record(providers, name, 'order_status', _messages.ORDER_STATUS_UNUSABLE,
-                           _messages.ORDER_STATUS_UNSUPPORTED)
-    reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS_NO_STATUS)
+    record = usable_record(providers, name, 'order_status', _messages.ORDER_STATUS)
+    reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS)
     return _tasks.overlay_from_file(reply, record['files']['holder'], task_id)
 
 
@@ -145,7 +143,7 @@ def _order_entry(providers, record, task_id):
     try:
         check_id(task_id, 'task_id')
         content = _tasks.read_task_file(holder, task_id)
-        reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS_NO_STATUS)
+        reply = checked_status(providers, record, task_id, _messages.ORDER_STATUS)
         if content is not None:
             _tasks.overlay(reply, content)
     except BxError as exc:
@@ -162,7 +160,7 @@ def _order_entry(providers, record, task_id):
 
 def _provider_task_ids(record):
     """Task ids of a usable record; raises BxError as the original (6.6 steps 1-3)."""
-    check_usable(record, 'order_status', _messages.LIST_ORDERS_UNUSABLE, _messages.LIST_ORDERS_UNSUPPORTED)
+    check_usable(record, 'order_status', _messages.LIST_ORDERS)
     try:
         return _tasks.list_task_ids(record['files']['holder'])
     except (OSError, _files.UnsafeFile) as exc:
