@@ -97,6 +97,35 @@ options:
     default: /etc/ansible
 '''
 
+    # Modules that copy the pool key to new servers (argspec: _module.ssh_argument_spec).
+    SSH = r'''
+options:
+  ssh_user:
+    description: User the key is installed for on the new server.
+    type: str
+    default: root
+  ssh_port:
+    description: SSH port of the new server, from C(1) to C(65535).
+    type: int
+    default: 22
+  ssh_key_file:
+    description:
+      - Private key to install (its public half is C(<ssh_key_file>.pub)).
+      - By default the C(private_key_file) of C(<pool_dir>/ansible.cfg);
+        commented-out lines do not count.
+    type: path
+  ssh_timeout:
+    description: Seconds to wait for the new server's SSH port to answer, from C(1) to C(3600).
+    type: int
+    default: 10
+  ssh_log_file:
+    description:
+      - Log of the key copy's ssh runs (no password is ever in it), written only
+        when its folder exists, as the original's; the key copy's failure messages name it.
+    type: path
+    default: /opt/webdir/logs/ssh_keycopy.log
+'''
+
     # Attributes shared by all modules.
     ATTRIBUTES = r'''
 attributes:

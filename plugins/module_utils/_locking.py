@@ -59,12 +59,12 @@ def state_folder(root, *parts):
     return _files.folder(parent, name, *parts, create=True)
 
 
-def _hold(fd, path, timeout, clock, sleep):
-    """Take an exclusive ``flock`` on open ``fd``, polling for at most ``timeout`` s."""
+def _hold(fd, path, timeout, clock, sleep, shared=False):
+    """Take an exclusive (or ``shared``) ``flock`` on open ``fd``, polling for at most ``timeout`` s."""
     deadline = clock() + timeout
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             return
         except OSError as exc:
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
@@ -75,14 +75,14 @@ def _hold(fd, path, timeout, clock, sleep):
 
 
 @contextlib.contextmanager
-def _locked(path, timeout, clock, sleep, opener):
+def _locked(path, timeout, clock, sleep, opener, shared=False):
     """Open the lock file with ``opener()`` (never through a link), hold it, close it."""
     try:
         fd = opener()
     except OSError as exc:
         raise BxError('bxenv: Cannot open lock file %s: %s' % (path, reason(exc)))
     try:
-        _hold(fd, path, timeout, clock, sleep)
+        _hold(fd, path, timeout, clock, sleep, shared)
         yield path
     finally:
         os.close(fd)
@@ -104,12 +104,14 @@ def exclusive_lock(path, timeout=DEFAULT_LOCK_TIMEOUT, clock=time.monotonic, sle
 
 
 @contextlib.contextmanager
-def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
-    """Hold lock ``kind`` (``plugin``, ``order``) of provider ``name``.
+def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT, shared=False):
+    """Hold lock ``kind`` (``plugin``, ``order``, ``label.<label>``, ``add.<task>``)
+    of provider ``name``; ``shared`` takes it shared (orders share ``order``,
+    which install, upgrade and removal take alone).
 
     The lock files live in ``<state>/locks/`` (see ``state_dir``), outside
     the provider folders (which install and removal replace) and outside
-    the providers root. Lock order: ``plugin``, then ``order``.
+    the providers root. Lock order: ``plugin``, then ``order``, then ``label``.
 
     While an older version's ``<root>/.bxenv/`` exists, its lock file of the
     same name and kind is held too (never created), so a run of the older
@@ -122,14 +124,14 @@ def provider_lock(root, name, kind, timeout=DEFAULT_LOCK_TIMEOUT):
     def opener():
         with state_folder(root, LOCKS_DIR) as dir_fd:
             return _files.open_lock(dir_fd, base)
-    with _locked(os.path.join(parent, state, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener):
+    with _locked(os.path.join(parent, state, LOCKS_DIR, base), timeout, time.monotonic, time.sleep, opener, shared):
         retire_legacy_locks(root)
         legacy = _legacy_lock_fd(root, base)
         if legacy is None:
             yield
             return
         with _locked(os.path.join(root, LEGACY_LOCKS_DIR, base), timeout, time.monotonic, time.sleep,
-                     lambda: legacy):
+                     lambda: legacy, shared):
             yield
 
 

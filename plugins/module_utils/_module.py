@@ -15,7 +15,7 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import mask_secrets
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -56,6 +56,24 @@ def wait_argument_spec():
 def pool_argument_spec():
     """``bitrix.bxenv.provider.pool``."""
     return dict(pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR))
+
+
+def ssh_argument_spec():
+    """``bitrix.bxenv.provider.ssh``; read by ``ssh_options``."""
+    return dict(
+        ssh_user=dict(type='str', default='root'),
+        ssh_port=dict(type='int', default=22),
+        ssh_key_file=dict(type='path'),
+        ssh_timeout=dict(type='int', default=10),
+        ssh_log_file=dict(type='path', default=_ssh.LOG_FILE),
+    )
+
+
+def ssh_options(module):
+    """The key copy's options (``_ssh.key_copier``) from ``ssh_argument_spec``'s."""
+    params = module.params
+    return dict(timeout=params['ssh_timeout'], user=params['ssh_user'], port=params['ssh_port'],
+                log_file=params['ssh_log_file'])
 
 
 def argument_spec(*parts, **options):
@@ -121,11 +139,14 @@ def run_or_fail(module, func, *args, **kwargs):
 def exit_with(module, result):
     """The one result path of every module: the core's ``result`` with secrets
     masked (``shown``), ``msg`` from ``message`` when it has none, and
-    ``diff`` only in diff mode."""
+    ``diff`` only in diff mode; a result whose ``failed`` is true fails the
+    task with all of it."""
     result = dict(result)
     diff = result.pop('diff', None)
     if module._diff and diff is not None:
         result['diff'] = diff
     if 'message' in result:
         result.setdefault('msg', result['message'])
+    if result.pop('failed', False):
+        module.fail_json(**shown(module, result))
     module.exit_json(**shown(module, result))

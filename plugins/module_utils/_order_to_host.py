@@ -159,6 +159,13 @@ def order_to_host(providers, name, task_id, target, copy_key, retry_failed=False
     check_id(task_id, 'task_id')
     record = _queries.usable_record(providers, name, 'order_status', _messages.TO_HOST)
     reply = _queries.checked_status(providers, record, task_id, _messages.TO_HOST)
+    return add_finished(providers, record, task_id, reply, target, copy_key, retry_failed, check_mode)
+
+
+def add_finished(providers, record, task_id, reply, target, copy_key, retry_failed=False, check_mode=False):
+    """``order_to_host`` from the order's status ``reply`` (provider ``record``
+    probed, ``task_id`` checked): the add when it is finished."""
+    name = record['name']
     if decide(record, task_id, reply) == 'pending':
         return AddResult('pending', name, reply=reply)
     password = reply.get('server_password')

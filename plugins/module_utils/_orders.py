@@ -6,12 +6,21 @@
 
 A label names an order so that running the same task again finds it instead
 of ordering twice. Labels live in ``<holder>/tasks/.bxenv/labels/<label>``
-(a file holding the task_id): the original lists every regular file in
-``tasks/`` as a task but skips sub-folders, so it still sees one task file
-per order. Check-label, order, task file and label are done under the
-provider's order lock (``_locking.provider_lock``, beside the providers root), so
-runs with the same label at the same moment place one order, and uninstall
-or upgrade never run while an order is being placed.
+(a file holding the task_id), the configuration ordered in
+``.../configs/<label>``: the original lists every regular file in ``tasks/``
+as a task but skips sub-folders, so it still sees one task file per order.
+
+Orders of one provider run at once: each holds the provider's order lock
+shared (install, upgrade and removal take it alone, so they never run while
+an order is being placed) and, with a label, that label's lock alone around
+check-label, order, task file and label; runs with the same label at the
+same moment place one order (``_locking.provider_lock``, beside the providers root).
+
+A marker ``.../ordering/<label>`` exists while an order's outcome is
+unknown; one left by a run that died mid-order stops the next run with that
+label from buying again, unless the provider offers ``order_token``
+(docs/protocol.md 4.6): the marker holds the token the dead run sent, and
+asking again with it returns that order.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,7 +30,9 @@ __metaclass__ = type
 import collections
 import contextlib
 import errno
+import hashlib
 import os
+import re
 import time
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _files, _messages, _queries, _tasks
@@ -32,11 +43,16 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Brok
 from ansible_collections.bitrix.bxenv.plugins.module_utils._runner import KILL_GRACE
 
 LABELS_DIR = 'labels'
+CONFIGS_DIR = 'configs'
 # A label being ordered right now: left behind only by a run that died mid-order.
 ORDERING_DIR = 'ordering'
 DONE = ('finished', 'complete')
 DEFAULT_WAIT_TIMEOUT = 1800
 DEFAULT_POLL_INTERVAL = 15
+# The variable that carries an order token to a provider's ``order`` call.
+TOKEN_VARIABLE = 'BX_ORDER_TOKEN'
+MACHINE_ID = '/etc/machine-id'
+_TOKEN = re.compile(r'\A[0-9a-f]{40}\Z')
 
 
 class OrderError(BxError):
@@ -51,6 +67,10 @@ class OrderError(BxError):
     def __init__(self, message, code=1, **details):
         super(OrderError, self).__init__(message, code)
         self.details = details
+
+
+class UnknownOutcome(OrderError):
+    """A run ordering this label died after calling the provider's ``order``."""
 
 
 # What an order run did: ``changed``, ``task_id`` (text, None when nothing
@@ -79,6 +99,10 @@ def _bookkeeping(holder, part, create=False):
     return _files.folder(holder, *(_BOOKKEEPING_PARTS + (part,)), create=create)
 
 
+def config_path(holder, label):
+    return os.path.join(bookkeeping_dir(holder), CONFIGS_DIR, label)
+
+
 def read_label(holder, label):
     """The task_id a label names, or None when there is no such label."""
     path = label_path(holder, label)
@@ -99,10 +123,49 @@ def read_label(holder, label):
     return task_id
 
 
-def write_label(holder, label, task_id):
-    """Write the label file atomically (temp file + rename in the same folder)."""
+def write_label(holder, label, task_id, config_id=None):
+    """Write the label file atomically (temp file + rename in the same folder),
+    after the configuration it was ordered with, when known."""
+    if config_id is not None:
+        with _bookkeeping(holder, CONFIGS_DIR, create=True) as fd:
+            _files.write(fd, label, config_id.encode('utf-8'), config_path(holder, label), mode=0o640)
     with _bookkeeping(holder, LABELS_DIR, create=True) as fd:
         _files.write(fd, label, task_id.encode('utf-8', 'surrogateescape'), label_path(holder, label), mode=0o640)
+
+
+def read_label_config(holder, label):
+    """The config_id the order of ``label`` was placed with, or None when not
+    recorded (a label written by ``bx-provider`` or an older version)."""
+    try:
+        data = _files.read_under(holder, _BOOKKEEPING_PARTS + (CONFIGS_DIR,), label, config_path(holder, label))
+    except (IOError, OSError):
+        return None
+    return None if data is None else data.decode('utf-8', 'replace')
+
+
+def labels(holder):
+    """``{label: task_id}`` of every label of a provider (an unreadable one maps to None)."""
+    try:
+        with _bookkeeping(holder, LABELS_DIR) as fd:
+            names = sorted(_files.entries(fd))
+    except (OSError, _files.UnsafeFile):
+        return {}
+    found = {}
+    for label in names:
+        try:
+            found[label] = read_label(holder, label)
+        except BxError:
+            found[label] = None
+    return found
+
+
+def has_marker(holder, label):
+    """Whether a run ordering ``label`` stopped before its outcome was known
+    (or runs now: only the label's lock tells them apart)."""
+    try:
+        return _files.read_under(holder, _BOOKKEEPING_PARTS + (ORDERING_DIR,), label, ordering_path(holder, label)) is not None
+    except (OSError, _files.UnsafeFile):
+        return True  # something unreadable there: never taken as "no order in flight"
 
 
 def order_record(providers, name, config_id):
@@ -142,14 +205,24 @@ def provider_order_lock(providers, name):
                          timeout=DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE)
 
 
+def label_lock(providers, name, label):
+    """The lock of one label of provider ``name``: one run checks and orders it at a time."""
+    return provider_lock(providers.root, name, 'label.' + label,
+                         timeout=DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE)
+
+
 @contextlib.contextmanager
-def order_lock(providers, record):
-    """Hold the provider's order lock; fail if the provider went away meanwhile."""
-    with provider_order_lock(providers, record['name']):
-        if not os.path.isfile(record['files']['execute']):
-            raise BxError('bxenv: provider %s was removed while this order waited for it; nothing was ordered'
-                          % record['name'])
-        yield
+def order_lock(providers, record, label=None):
+    """Hold the provider's order lock shared and ``label``'s alone; fail if
+    the provider went away meanwhile."""
+    name = record['name']
+    with provider_lock(providers.root, name, 'order', timeout=DEFAULT_LOCK_TIMEOUT + providers.timeout + KILL_GRACE,
+                       shared=True):
+        with contextlib.nullcontext() if label is None else label_lock(providers, name, label):
+            if not os.path.isfile(record['files']['execute']):
+                raise BxError('bxenv: provider %s was removed while this order waited for it; nothing was ordered'
+                              % name)
+            yield
 
 
 def current_status(providers, name, task_id):
@@ -194,21 +267,23 @@ def _may_exist(message, record, task_id=None, where=None, label=None):
     return OrderError(message, **details)
 
 
-def _order(providers, record, config_id, label=None):
+def _order(providers, record, config_id, label=None, forget=False):
     """Call the provider's ``order`` and record what it placed: the task file,
     and with a ``label`` the label; returns ``(task_id, params)``.
 
     With a label, a marker exists while the outcome is unknown, so that a run
     killed after the call, or an order whose reply names no task, cannot lead
-    the next run with this label to buy a second server. Every failure after
-    the call is ``_may_exist``, except the original's "doesn't return task_id"
-    (a valid reply that names no order; the marker stays all the same).
+    the next run with this label to buy a second server (see ``_mark``).
+    Every failure after the call is ``_may_exist``, except the original's
+    "doesn't return task_id" (a valid reply that names no order; the marker
+    stays all the same).
     """
     holder = record['files']['holder']
+    token = None
     if label is not None:
-        _mark(record, holder, label)
+        token = _mark(providers, record, holder, label, config_id, forget)
     try:
-        reply = providers.call(record, 'order', config_id)
+        reply = providers.call(record, 'order', config_id, environ=None if token is None else {TOKEN_VARIABLE: token})
     except ErrorReply:
         if label is not None:
             _remove_marker(holder, label)  # the provider answered with an error: nothing was ordered
@@ -219,12 +294,12 @@ def _order(providers, record, config_id, label=None):
         task_id = (exc.reply or {}).get('task_id')
         if isinstance(task_id, bool) or not isinstance(task_id, (str, int)) or id_problem(str(task_id)):
             raise _may_exist(exc.message, record, label=label)  # the marker stays
-        _record(record, holder, label, exc.reply)
+        _record(record, holder, label, config_id, exc.reply)
         raise _may_exist(exc.message, record, str(task_id), _tasks.task_path(holder, str(task_id)))
-    return _record(record, holder, label, reply)
+    return _record(record, holder, label, config_id, reply)
 
 
-def _record(record, holder, label, reply):
+def _record(record, holder, label, config_id, reply):
     """Write the task file and the label of the order ``reply`` names; ``(task_id, params)``.
 
     A task_id that cannot be stored as a task file is still recorded in the
@@ -238,33 +313,59 @@ def _record(record, holder, label, reply):
             raise  # the original's "doesn't return task_id"
         task_id = str(task_id)
         if label is not None:
-            _label(holder, label, task_id)
+            _label(holder, label, task_id, config_id)
         raise _may_exist(exc.message, record, task_id, None if label is None else label_path(holder, label))
     task_id = str(task_id)
     if label is not None:
-        _label(holder, label, task_id)
+        _label(holder, label, task_id, config_id)
     return task_id, {'provider_order': {record['name']: reply}}
 
 
-def _mark(record, holder, label):
-    """Create the marker of ``label``; fail when an earlier run left it."""
+def order_token(root, name, label):
+    """A new token for an order of ``label``: from the appliance (its machine
+    id and providers root), the provider, the label and a random part, so a
+    label removed and ordered again gets a new order (docs/protocol.md 4.6)."""
+    try:
+        machine = _files.read_file(MACHINE_ID, limit=4096)
+    except (OSError, _files.UnsafeFile):
+        machine = b''  # no machine id: the providers root and the random part still set tokens apart
+    parts = [machine.strip(), os.path.realpath(root).encode('utf-8', 'surrogateescape'),
+             name.encode('utf-8'), label.encode('utf-8'), os.urandom(16)]
+    return hashlib.sha256(b'\0'.join(parts)).hexdigest()[:40]
+
+
+def _mark(providers, record, holder, label, config_id, forget=False):
+    """Create the marker of ``label``; returns the token to order with (None
+    when the provider takes no ``order_token``).
+
+    A marker an earlier run left (it died after calling ``order``: a live
+    run holds the label's lock) fails as ``unknown_outcome``, unless the
+    provider takes tokens (its token is sent again, which returns the order
+    it placed, if any) or ``forget`` says the operator checked that no order
+    was placed.
+    """
     marker = ordering_path(holder, label)
+    token = order_token(providers.root, record['name'], label) if providers.offers(record, 'order_token') else None
     try:
         with _bookkeeping(holder, ORDERING_DIR, create=True) as fd:
-            _files.write(fd, label, b'', marker, mode=0o640, exclusive=True)
+            _files.write(fd, label, (token or '').encode('ascii'), marker, mode=0o640, exclusive=not forget)
+        return token
     except (IOError, OSError) as exc:
-        if exc.errno == errno.EEXIST:
-            raise OrderError('bxenv: an earlier run ordering name=%s stopped after calling provider %s, so the '
-                             'provider may have placed that order without a record here; check the provider '
-                             '(and %s), then remove %s to order again'
-                             % (label, record['name'], _tasks.tasks_dir(holder), marker), uncertain=True)
-        raise BxError('bxenv: cannot write %s: %s' % (marker, reason(exc)))
+        if exc.errno != errno.EEXIST:
+            raise BxError('bxenv: cannot write %s: %s' % (marker, reason(exc)))
+    left = (_files.read_under(holder, _BOOKKEEPING_PARTS + (ORDERING_DIR,), label, marker) or b'').decode('ascii', 'replace')
+    if token is not None and _TOKEN.match(left):
+        return left
+    raise UnknownOutcome('bxenv: an earlier run ordering name=%s (config_id=%s) stopped after calling provider %s, so '
+                     'the provider may have placed that order without a record here: if it did, take it over by its '
+                     'task_id; if it did not, remove %s (bx_pool: list the name in forget_pending) to order again'
+                     % (label, config_id, record['name'], marker), uncertain=True)
 
 
-def _label(holder, label, task_id):
+def _label(holder, label, task_id, config_id=None):
     """Write the label, then remove the marker: the order is recorded."""
     try:
-        write_label(holder, label, task_id)
+        write_label(holder, label, task_id, config_id)
     except (IOError, OSError) as exc:
         raise OrderError('bxenv: order task_id=%s was placed, but its label %s could not be saved: %s'
                          % (task_id, label_path(holder, label), reason(exc)), task_id=task_id, uncertain=True)
@@ -276,26 +377,31 @@ def _remove_marker(holder, label):
         _files.remove(fd, label)
 
 
-def place(providers, name, config_id, label=None, check_mode=False, warnings=None):
+def place(providers, name, config_id, label=None, check_mode=False, warnings=None, forget=False, record=None):
     """Place an order, or find the one ``label`` names; returns an Outcome.
 
     In check mode nothing that changes state runs (``help`` and
-    ``order_status`` only) and nothing is written.
+    ``order_status`` only) and nothing is written. ``forget``: a marker an
+    earlier run left for ``label`` is replaced (see ``_mark``). ``record``:
+    the provider, probed already (``order_record``).
     """
     warnings = [] if warnings is None else warnings
     if label is not None:
         check_id(label, 'name')
-    record = order_record(providers, name, config_id)
+    if record is None:
+        record = order_record(providers, name, config_id)
+    else:
+        check_id(config_id, 'config_id')
     holder = record['files']['holder']
     if check_mode:
         task_id = None if label is None else read_label(holder, label)
         if task_id is None:
             return Outcome(True)
         return _existing(providers, name, holder, label, task_id, warnings)
-    with order_lock(providers, record):
+    with order_lock(providers, record, label):
         task_id = None if label is None else read_label(holder, label)
         if task_id is None:
-            task_id, params = _order(providers, record, config_id, label)
+            task_id, params = _order(providers, record, config_id, label, forget)
             return Outcome(True, task_id, params)
     # The status call runs outside the lock: it changes nothing.
     return _existing(providers, name, holder, label, task_id, warnings)

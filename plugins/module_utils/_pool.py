@@ -416,6 +416,11 @@ def insert_host_line(text, line):
     raise BxError(_messages.CANNOT_UPDATE_GROUP, 1)
 
 
+def host_line(name, address):
+    """The ``[bitrix-hosts]`` line of a new host."""
+    return '%s ansible_ssh_host=%s' % (name, address)
+
+
 def _choose_name(pool, server, resolved, hostname):
     """The inventory name, after every refusal that needs the DNS answers."""
     _refuse(pool, server, hostname, resolved['addresses'])
@@ -431,7 +436,7 @@ def _choose_name(pool, server, resolved, hostname):
 def _plan(pool, server, resolved, hostname, rng, clock):
     name = _choose_name(pool, server, resolved, hostname)
     values = _naming.host_vars_values(server, resolved, name, rng, clock)
-    line = '%s ansible_ssh_host=%s' % (name, resolved['address'])
+    line = host_line(name, resolved['address'])
     return {
         'name': name,
         'server': server,

@@ -36,6 +36,10 @@ else:
     JSONSCHEMA_IMPORT_ERROR = None
 
 OPTIONS = ('help', 'init', 'configs', 'order', 'order_status')
+# Optional capabilities a plugin may list in ``help`` besides OPTIONS (the
+# provider record, which status prints, keeps the original's five options):
+# ``order_token``, docs/protocol.md 4.6.
+CAPABILITIES = ('order_token',)
 UNUSABLE = ('not_exists', 'disabled')
 DEFAULT_PROVIDERS_DIR = '/opt/webdir/providers'
 DEFAULT_TIMEOUT = 60
@@ -226,6 +230,7 @@ class Providers(object):
         self.runner = runner
         self.timeout = timeout
         self.max_output = max_output
+        self._capabilities = {}  # provider name: the CAPABILITIES its last help listed
 
     def run(self, argv, **kwargs):
         """Run any process with this appliance's timeout and output bound."""
@@ -297,19 +302,25 @@ class Providers(object):
         for option in reply.get('options') or []:
             if isinstance(option, str) and option in OPTIONS:
                 record['options'][option] = 1
+        self._capabilities[name] = frozenset(option for option in reply.get('options') or [] if option in CAPABILITIES)
         if reply.get('status') is not None:
             record['status'] = reply['status']
         return record
 
-    def call(self, record, action, argument=None):
-        """Run ``<exec> <action> [<argument>]`` and return its successful reply."""
+    def offers(self, record, capability):
+        """Whether the provider's ``help`` (at ``probe``) listed ``capability`` (CAPABILITIES)."""
+        return capability in self._capabilities.get(record['name'], ())
+
+    def call(self, record, action, argument=None, environ=None):
+        """Run ``<exec> <action> [<argument>]`` (``environ``: variables to add)
+        and return its successful reply."""
         argv = [record['files']['execute'], action]
         if argument is not None:
             argv.append(argument)
         where = 'provider %s, action %s' % (record['name'], action)
         command = command_text(argv)
         # The provider's own folder as working directory, whoever calls.
-        result = self.run(argv, cwd=record['files']['holder'])
+        result = self.run(argv, cwd=record['files']['holder'], **({'environ_update': environ} if environ else {}))
         stderr = result.stderr_text()
 
         def fail(cls, message, code=1, reply=None):

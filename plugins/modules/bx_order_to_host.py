@@ -50,6 +50,7 @@ extends_documentation_fragment:
   - bitrix.bxenv.provider.secrets
   - bitrix.bxenv.provider.wait
   - bitrix.bxenv.provider.pool
+  - bitrix.bxenv.provider.ssh
   - bitrix.bxenv.provider.attributes
 options:
   provider:
@@ -60,30 +61,6 @@ options:
     description: The order's id, as the provider returned it when it was placed.
     type: str
     required: true
-  ssh_user:
-    description: User the key is installed for on the new server.
-    type: str
-    default: root
-  ssh_port:
-    description: SSH port of the new server, from C(1) to C(65535).
-    type: int
-    default: 22
-  ssh_key_file:
-    description:
-      - Private key to install (its public half is C(<ssh_key_file>.pub)).
-      - By default the C(private_key_file) of C(<pool_dir>/ansible.cfg);
-        commented-out lines do not count.
-    type: path
-  ssh_timeout:
-    description: Seconds to wait for the new server's SSH port to answer, from C(1) to C(3600).
-    type: int
-    default: 10
-  ssh_log_file:
-    description:
-      - Log of the key copy's ssh runs (no password is ever in it), written only
-        when its folder exists, as the original's; the key copy's failure messages name it.
-    type: path
-    default: /opt/webdir/logs/ssh_keycopy.log
   hostname:
     description:
       - Inventory name for the new server instead of the naming rule
@@ -244,8 +221,8 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
-    providers_for, run_or_fail, secrets_argument_spec, wait_argument_spec,
-    wait_for,
+    providers_for, run_or_fail, secrets_argument_spec, ssh_argument_spec,
+    ssh_options, wait_argument_spec, wait_for,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import add_order
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_result
@@ -254,14 +231,9 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_re
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
-            provider_argument_spec, secrets_argument_spec, wait_argument_spec, pool_argument_spec,
+            provider_argument_spec, secrets_argument_spec, wait_argument_spec, pool_argument_spec, ssh_argument_spec,
             provider=dict(type='str', required=True),
             task_id=dict(type='str', required=True),
-            ssh_user=dict(type='str', default='root'),
-            ssh_port=dict(type='int', default=22),
-            ssh_key_file=dict(type='path'),
-            ssh_timeout=dict(type='int', default=10),
-            ssh_log_file=dict(type='path', default='/opt/webdir/logs/ssh_keycopy.log'),
             hostname=dict(type='str'),
             retry_failed=dict(type='bool', default=False),
         ),
@@ -270,9 +242,7 @@ def main():
     params = module.params
     run = run_or_fail(
         module, add_order, providers_for(module), params['provider'], params['task_id'], params['pool_dir'],
-        ssh=dict(timeout=params['ssh_timeout'], user=params['ssh_user'], port=params['ssh_port'],
-                 log_file=params['ssh_log_file']),
-        key_file=params['ssh_key_file'], hostname=params['hostname'], retry_failed=params['retry_failed'],
+        ssh=ssh_options(module), key_file=params['ssh_key_file'], hostname=params['hostname'], retry_failed=params['retry_failed'],
         check_mode=module.check_mode, wait=wait_for(module))
     exit_with(module, add_result(run))
 

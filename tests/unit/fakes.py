@@ -112,6 +112,38 @@ def make_script_provider(root, name, script, help_reply=None):
     return holder
 
 
+CLOUD_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'cloud_provider.py')
+
+
+def make_cloud_provider(root, name='cloud', **settings):
+    """A fake cloud provider with an order book (``tests/unit/cloud_provider.py``,
+    whose docstring lists the ``settings``); returns its holder folder."""
+    holder = os.path.join(str(root), name)
+    os.makedirs(os.path.join(holder, 'bin'), exist_ok=True)
+    set_cloud(holder, **settings)
+    with open(CLOUD_FILE) as handle:
+        script = handle.read()
+    path = os.path.join(holder, 'bin', name)
+    with open(path, 'w') as handle:
+        handle.write('#!%s\n%s' % (sys.executable, script))
+    os.chmod(path, 0o755)
+    return holder
+
+
+def set_cloud(holder, **settings):
+    with open(os.path.join(holder, 'cloud.json'), 'w') as handle:
+        json.dump(settings, handle)
+
+
+def cloud_orders(holder):
+    """The fake cloud's order book: ``{task_id: {config_id, placed}}``."""
+    path = os.path.join(os.path.dirname(holder), os.path.basename(holder) + '.cloud', 'orders.json')
+    if not os.path.exists(path):
+        return {}
+    with open(path) as handle:
+        return json.load(handle)['orders']
+
+
 def sequence(*replies):
     """Replies given one per call, in order; the last one repeats."""
     return {'__sequence__': list(replies)}

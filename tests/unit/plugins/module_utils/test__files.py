@@ -368,7 +368,7 @@ def test_the_providers_root_holds_only_providers(world, tmp_path):
     _install.remove(prov, 'p')
     assert os.listdir(world['root']) == ['q']
     state = os.path.join(os.path.dirname(world['root']), '.bxenv-providers')
-    locks = ['p.order.lock', 'p.plugin.lock', 'q.order.lock']
+    locks = ['p.order.lock', 'p.plugin.lock', 'q.label.web.lock', 'q.order.lock']
     assert sorted(os.listdir(os.path.join(state, 'locks'))) == locks
 
 
