@@ -18,9 +18,9 @@ same moment place one order (``_locking.provider_lock``, beside the providers ro
 
 A marker ``.../ordering/<label>`` exists while an order's outcome is
 unknown; one left by a run that died mid-order stops the next run with that
-label from buying again, unless the provider offers ``order_token``
-(docs/protocol.md 4.6): the marker holds the token the dead run sent, and
-asking again with it returns that order.
+label from buying again, unless the provider offers ``order_token`` (docs/protocol.md section 3):
+the marker holds the token the dead run sent, and asking again with it
+returns that order.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -324,7 +324,7 @@ def _record(record, holder, label, config_id, reply):
 def order_token(root, name, label):
     """A new token for an order of ``label``: from the appliance (its machine
     id and providers root), the provider, the label and a random part, so a
-    label removed and ordered again gets a new order (docs/protocol.md 4.6)."""
+    label removed and ordered again gets a new order (docs/protocol.md section 3, order_token)."""
     try:
         machine = _files.read_file(MACHINE_ID, limit=4096)
     except (OSError, _files.UnsafeFile):
@@ -356,10 +356,10 @@ def _mark(providers, record, holder, label, config_id, forget=False):
     left = (_files.read_under(holder, _BOOKKEEPING_PARTS + (ORDERING_DIR,), label, marker) or b'').decode('ascii', 'replace')
     if token is not None and _TOKEN.match(left):
         return left
-    raise UnknownOutcome('bxenv: an earlier run ordering name=%s (config_id=%s) stopped after calling provider %s, so '
-                     'the provider may have placed that order without a record here: if it did, take it over by its '
-                     'task_id; if it did not, remove %s (bx_pool: list the name in forget_pending) to order again'
-                     % (label, config_id, record['name'], marker), uncertain=True)
+    raise UnknownOutcome('bxenv: an earlier run ordering name=%s (config_id=%s) stopped after calling provider %s, '
+                         'so the provider may have placed that order without a record here: if it did, take it over '
+                         'by its task_id; if it did not, remove %s (bx_pool: list the name in forget_pending) to '
+                         'order again' % (label, config_id, record['name'], marker), uncertain=True)
 
 
 def _label(holder, label, task_id, config_id=None):

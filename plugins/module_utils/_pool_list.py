@@ -36,6 +36,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxErro
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._naming import check_hostname
 from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, add_finished
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
 
 ORDER, WAIT, POOL_ADD = 'order', 'wait', 'pool add'
 # How much the wait between two status calls of one order may grow: up to
@@ -66,6 +67,7 @@ class Entry(object):
         self.polls = 0
         self.due = None
         self.forget = False
+        self.refused = False
 
     def fail(self, stage, message, state='failed'):
         self.state = state
@@ -234,8 +236,8 @@ class Run(object):
         except BxError as exc:
             entry.fail(POOL_ADD, exc.message)
             return None
-        entry.state = {'complete': 'in_pool', 'pending': 'pending'}.get(added.state,
-                                                                          'would_add' if check_mode else 'added')
+        done = 'would_add' if check_mode else 'added'
+        entry.state = {'complete': 'in_pool', 'pending': 'pending'}.get(added.state, done)
         if added.host is not None:
             entry.host = {'name': added.host['name'], 'address': added.host['address']}
         entry.elapsed = round(self.clock() - self.started, 2)
@@ -262,6 +264,8 @@ class Run(object):
             details = getattr(exc, 'details', {})
             entry.uncertain = bool(details.get('uncertain'))
             entry.task_id = details.get('task_id')
+            # The provider refused, or may have ordered: slow start stops there.
+            entry.refused = isinstance(exc, ErrorReply) or entry.uncertain
             return False
         entry.task_id = outcome.task_id
         if outcome.changed:
@@ -297,11 +301,12 @@ class Run(object):
                 for entry, ok in zip(batch, accepted):
                     if ok:
                         on_placed(entry)
-                if slow_start and not any(accepted):
-                    refused = batch[0].error['message'] if batch[0].error else 'refused'
+                refused = [entry for entry in batch if entry.refused]
+                if slow_start and refused and not any(accepted):
                     for entry in members:
-                        entry.fail(ORDER, 'bxenv: not ordered: the order of name=%s (config_id=%s) just before was '
-                                          'not accepted: %s' % (batch[0].name, entry.config_id, refused))
+                        entry.fail(ORDER, 'bxenv: not ordered: provider %s did not accept name=%s of config_id=%s '
+                                          'just before: %s' % (entry.provider, refused[0].name, entry.config_id,
+                                                               refused[0].error['message']))
                     return
                 size *= 2
         threads = [threading.Thread(target=group, args=(members,)) for members in groups.values()]

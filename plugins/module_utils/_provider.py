@@ -38,7 +38,7 @@ else:
 OPTIONS = ('help', 'init', 'configs', 'order', 'order_status')
 # Optional capabilities a plugin may list in ``help`` besides OPTIONS (the
 # provider record, which status prints, keeps the original's five options):
-# ``order_token``, docs/protocol.md 4.6.
+# ``order_token`` (docs/protocol.md section 3).
 CAPABILITIES = ('order_token',)
 UNUSABLE = ('not_exists', 'disabled')
 DEFAULT_PROVIDERS_DIR = '/opt/webdir/providers'

@@ -37,7 +37,7 @@ description:
     alone as V(unknown_outcome), with the way out in its message (take the
     order over with O(servers[].task_id), or list the name in
     O(forget_pending)), unless the provider offers C(order_token) (see the
-    protocol, section 4.6): then the order is asked for again with the same
+    protocol, section 3), in which case the order is asked for again with the same
     token and the provider returns the order it placed.
   - The pool's set-up playbook is not run; the role C(bitrix.bxenv.pool) runs
     it for the new hosts one at a time.
@@ -73,7 +73,7 @@ options:
       task_id:
         description:
           - Take over an order placed earlier (by C(bx-provider), the web
-            interface or a run that died): the label is given to it instead of
+            interface or a run that died); the label is given to it instead of
             ordering. Its task file must exist.
         type: str
       hostname:
@@ -90,8 +90,8 @@ options:
     description:
       - One deadline in seconds for the whole run, from C(0) to C(604800).
       - Orders still in progress then are returned with state V(pending) and
-        fail the task; they are not failed orders and are never placed again:
-        run the task again to go on waiting.
+        fail the task; they are not failed orders and are never placed again,
+        so running the task again goes on waiting.
     type: int
     default: 1800
   poll_interval:
@@ -126,7 +126,7 @@ options:
     default: false
 attributes:
   check_mode:
-    description: Calls only the providers' C(help) and C(order_status) and writes nothing; RV(changed) is true exactly when RV(plan) is not empty.
+    description: Calls only the providers' C(help) and C(order_status) and writes nothing; C(changed) is true exactly when RV(plan) is not empty.
     support: full
   diff_mode:
     description: Shows the pool's C(hosts) and changed C(host_vars) files before and after (C(host_pass) and C(host_id) masked).

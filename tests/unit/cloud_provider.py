@@ -12,7 +12,8 @@ answered with an error), ``token`` (list ``order_token`` in ``help`` and
 return the same order for the same ``BX_ORDER_TOKEN``), ``fail`` (task
 ids whose status is ``error``). Every call is appended to
 ``<holder>/calls.log`` as a JSON line ``{"argv", "token", "pid"}``, and an
-``order`` call writes ``<state>/ordering.<pid>`` while it runs.
+``order`` call writes ``<state>/ordering.<pid>`` while it runs. With
+``password``, finished orders return it as ``server_password``.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -100,7 +101,10 @@ def order_status(conf, task_id):
     if time.time() - found['placed'] < conf.get('finish_after', 0):
         return reply({'status': 'in_progress'})
     number = int(task_id[1:])
-    return reply({'status': 'finished', 'server': '192.0.2.%d' % (100 + number)})
+    finished = {'status': 'finished', 'server': '192.0.2.%d' % (100 + number)}
+    if conf.get('password'):
+        finished['server_password'] = conf['password']
+    return reply(finished)
 
 
 def main(argv):
