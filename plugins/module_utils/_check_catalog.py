@@ -72,3 +72,45 @@ def up_to(level):
     """The checks of ``level`` and the levels below it, in catalogue order."""
     rank = LEVELS.index(level)
     return [check for check in CHECKS if LEVELS.index(check.level) <= rank]
+
+
+_COUNT = {'type': 'integer', 'minimum': 0}
+_TEXT = {'type': 'string'}
+
+# The report of a check, published as docs/schemas/check-report.json (a unit
+# test keeps both the same and validates reports against it).
+REPORT_SCHEMA = {
+    '$schema': 'http://json-schema.org/draft-07/schema#',
+    'title': 'bx_provider_check report',
+    'type': 'object',
+    'required': ['checks', 'summary', 'ordered', 'plugin', 'level'],
+    'additionalProperties': False,
+    'properties': {
+        'level': {'enum': list(LEVELS)},
+        'plugin': {'type': 'object', 'required': ['name', 'path'], 'additionalProperties': False,
+                   'properties': {'name': _TEXT, 'path': _TEXT}},
+        'ordered': {'type': 'array', 'items': _TEXT},
+        'summary': {'type': 'object', 'required': list(RESULTS), 'additionalProperties': False,
+                    'properties': dict((result, _COUNT) for result in RESULTS)},
+        'checks': {'type': 'array', 'items': {
+            'type': 'object',
+            'required': ['id', 'level', 'result', 'rule', 'message', 'reference'],
+            'additionalProperties': False,
+            'properties': {
+                'id': {'enum': [check.id for check in CHECKS]},
+                'level': {'enum': list(LEVELS)},
+                'result': {'enum': list(RESULTS)},
+                'rule': _TEXT,
+                'message': _TEXT,
+                'reference': _TEXT,
+                'waiver': _TEXT,
+                'argv': {'type': 'array', 'items': _TEXT},
+                'rc': {'type': ['integer', 'null']},
+                'duration': {'type': 'number', 'minimum': 0},
+                'stdout': _TEXT,
+                'stderr': _TEXT,
+                'reproduce': _TEXT,
+            },
+        }},
+    },
+}
