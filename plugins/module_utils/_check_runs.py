@@ -187,11 +187,13 @@ def run_robust(caller, found, options, repeat, timeout):
     """Level robust: more calls of help and configs, then the output
     discipline of every call the kit made."""
     if options is not None:
-        usable = [action for action in ('help', 'configs') if action == 'help' or action in options]
+        # Only actions that answered well are called again: a broken one
+        # would only repeat its failure (or wait out the timeout again).
+        usable = [action for action in ('help', 'configs') if (action == 'help' or action in options)
+                  and all(call.outcome == 'ok' for call in caller.calls if call.action == action)]
         for action in usable:
-            if all(call.outcome == 'ok' for call in caller.calls if call.action == action):
-                for dummy in range(repeat - 1):
-                    caller.call(action)
+            for dummy in range(repeat - 1):
+                caller.call(action)
         _concurrent(caller, found, usable)
     else:
         found.skip(['robust.concurrent'], 'help gave no successful reply')
