@@ -35,8 +35,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def parser():
-    found = _Parser(prog=PROG, add_help=False, description='Check that a provider plugin (a folder or an archive) works '
-                                           'with the bitrix.bxenv collection.')
+    found = _Parser(prog=PROG, add_help=False,
+                    description='Check that a provider plugin (a folder or an archive) works with the bitrix.bxenv collection.')
     found.add_argument('path', help='the plugin folder <name>/ or its archive (.tar.gz, .tgz, .tar.bz2, .tar.xz, .zip)')
     found.add_argument('--level', choices=LEVELS, default=_check.DEFAULT_LEVEL,
                        help='how far to check (default %(default)s; only order places an order)')

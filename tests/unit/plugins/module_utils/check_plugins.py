@@ -104,11 +104,3 @@ def pids(holder):
     with open(path) as handle:
         return [int(line) for line in handle if line.strip()]
 
-
-def alive(pid):
-    """True while ``pid`` runs (a zombie does not count)."""
-    try:
-        with open('/proc/%d/stat' % pid) as handle:
-            return handle.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except (IOError, OSError):
-        return False

@@ -19,9 +19,8 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _check
 from ansible_collections.bitrix.bxenv.plugins.module_utils._check_catalog import CHECKS, REPORT_SCHEMA
-from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.check_plugins import (
-    alive, calls, make_plugin, pids, state,
-)
+from ansible_collections.bitrix.bxenv.tests.unit.fakes import alive
+from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.check_plugins import calls, make_plugin, pids, state
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..', '..'))
 
@@ -193,8 +192,8 @@ def test_an_archive_is_checked_as_install_checks_it(tmp_path):
     report = validate(_check.check(good))
     assert _check.failed(report) == [] and results(report)['static.archive-safe'] == 'pass'
     assert report['plugin']['name'] == 'superprovider'
-    evil = _tar(tmp_path / 'evil.tar.gz', holder, 'superprovider', (os.path.join(holder, 'bin', 'superprovider'),
-                                                                     '../escape'))
+    escape = (os.path.join(holder, 'bin', 'superprovider'), '../escape')
+    evil = _tar(tmp_path / 'evil.tar.gz', holder, 'superprovider', escape)
     report = validate(_check.check(evil))
     assert _check.failed(report) == ['static.archive-safe']
     assert results(report)['protocol.help-schema'] == 'skip'
