@@ -95,11 +95,14 @@ options:
         description: Why the check may fail; required.
         type: str
         required: true
+extends_documentation_fragment:
+  - bitrix.bxenv.provider.attributes
 attributes:
   check_mode:
+    description: The module changes nothing; it runs the same in check mode.
     support: full
-    details: The module never changes anything; it runs the same in check mode.
   diff_mode:
+    description: Nothing changes, so there is no diff.
     support: none
 notes:
   - Needs the Python library C(jsonschema) on the host the module runs on.

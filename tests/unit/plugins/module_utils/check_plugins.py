@@ -103,4 +103,3 @@ def pids(holder):
         return []
     with open(path) as handle:
         return [int(line) for line in handle if line.strip()]
-
