@@ -341,12 +341,8 @@ def _resolve_link(archive, member, links):
             _fail(archive, member.raw_name, 'symlink to %r goes through another symlink' % target)
 
 
-def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX_SIZE):
-    """Read and judge every member of ``archive`` for plugin ``name``; write nothing.
-
-    Returns the members (paths relative to the plugin root) in archive order.
-    Raises ArchiveError naming the archive, the member and the reason.
-    """
+def _members(archive, max_members, max_size):
+    """Every member of ``archive`` with its path parts; ArchiveError when unreadable or too deep."""
     suffix = check_archive_file(archive)
     if suffix == '.zip':
         members = _zip_members(archive, max_members, max_size)
@@ -357,6 +353,30 @@ def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX
         if len(member.parts) > MAX_DEPTH:
             shown = member.raw_name if len(member.raw_name) <= 200 else member.raw_name[:200] + '...'
             _fail(archive, shown, 'nested deeper than %d folders' % MAX_DEPTH)
+    return members
+
+
+def plugin_layouts(archive, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX_SIZE):
+    """``[(name, top)]``, sorted: every ``bin/<name>`` file ``archive`` holds at
+    its root (``top`` None) or in its single top folder ``top``; for callers
+    that are given an archive without the plugin's name. Writes nothing."""
+    members = _members(archive, max_members, max_size)
+    paths = [m.parts for m in members if m.parts and m.kind == FILE]
+    found = set((parts[1], None) for parts in paths if len(parts) == 2 and parts[0] == 'bin')
+    tops = set(parts[0] for parts in paths) | set(m.parts[0] for m in members if m.parts)
+    if len(tops) == 1:
+        top = tops.pop()
+        found.update((parts[2], top) for parts in paths if len(parts) == 3 and parts[:2] == [top, 'bin'])
+    return sorted(found, key=lambda layout: (layout[0], layout[1] or ''))
+
+
+def inspect(archive, name, max_members=DEFAULT_MAX_MEMBERS, max_size=DEFAULT_MAX_SIZE):
+    """Read and judge every member of ``archive`` for plugin ``name``; write nothing.
+
+    Returns the members (paths relative to the plugin root) in archive order.
+    Raises ArchiveError naming the archive, the member and the reason.
+    """
+    members = _members(archive, max_members, max_size)
     strip = _strip_top(members, name)
     if strip is None:
         _fail(archive, None, 'no bin/%s at its root or in a single top folder' % name)

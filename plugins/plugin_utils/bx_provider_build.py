@@ -4,6 +4,7 @@
 """Build the stand-alone ``bx-provider`` command: one executable zipapp.
 
     python3 plugins/plugin_utils/bx_provider_build.py --output PATH [--settings-file FILE | --settings JSON]
+    python3 plugins/plugin_utils/bx_provider_build.py --command bx-provider-check --output PATH
 
 The file holds ``bx_provider_entry.py`` (beside this file) as its ``__main__.py`` and
 the collection's own module_utils under
@@ -13,6 +14,9 @@ Only the files ``_cli.py`` imports, directly or not, go in; the build stops
 if any of them imports ``ansible`` itself, since the command must run on a
 Python 3 that has ``jsonschema`` but no ansible-core. The output is the same
 bytes for the same sources (fixed time stamps and order).
+
+``--command bx-provider-check`` builds the provider author kit's checker
+the same way, from ``bx_provider_check_entry.py``; it has no settings.
 
 The command's own settings (folders, limits, the set-up job) never come from
 its command line: the build fixes where they come from, in a member
@@ -35,6 +39,8 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ENTRY = os.path.join(HERE, 'bx_provider_entry.py')
+# The commands this builder makes: their entry points beside this file.
+COMMANDS = {'bx-provider': ENTRY, 'bx-provider-check': os.path.join(HERE, 'bx_provider_check_entry.py')}
 SETTINGS_MEMBER = 'bx_provider_settings.py'
 # Kept equal to _settings.DEFAULT_SETTINGS_FILE by a test: the builder must
 # not import the collection (it runs on the controller's Python).
@@ -124,19 +130,24 @@ def _settings_member(settings_file, settings):
     return '\n'.join(lines).encode('utf-8')
 
 
-def build(output, settings_file=DEFAULT_SETTINGS_FILE, settings=None):
+def build(output, settings_file=DEFAULT_SETTINGS_FILE, settings=None, command='bx-provider'):
     """Write the zipapp to ``output`` (mode 0755); returns the archive's member names.
 
     The folder of ``output`` is made when it does not exist yet. ``settings``
     (a dict) fixes the command's settings in the build; otherwise it reads
-    them from ``settings_file`` at every run.
+    them from ``settings_file`` at every run. ``command`` is one of COMMANDS;
+    only ``bx-provider`` has settings.
     """
     if not os.path.isabs(settings_file):
         raise BuildError('the settings file must be an absolute path, got %r' % settings_file)
     if settings is not None and not isinstance(settings, dict):
         raise BuildError('--settings must be a JSON object')
-    files = module_utils_closure()
-    members = [('__main__.py', _read(ENTRY)), (SETTINGS_MEMBER, _settings_member(settings_file, settings))]
+    if command not in COMMANDS:
+        raise BuildError('unknown command %r; one of %s' % (command, ', '.join(sorted(COMMANDS))))
+    files = module_utils_closure(COMMANDS[command])
+    members = [('__main__.py', _read(COMMANDS[command]))]
+    if command == 'bx-provider':
+        members.append((SETTINGS_MEMBER, _settings_member(settings_file, settings)))
     parts = PACKAGE.split('.')
     for depth in range(1, len(parts) + 1):
         members.append(('/'.join(parts[:depth]) + '/__init__.py', b''))
@@ -158,6 +169,8 @@ def build(output, settings_file=DEFAULT_SETTINGS_FILE, settings=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Build the stand-alone bx-provider command (a Python zipapp).')
+    parser.add_argument('--command', choices=sorted(COMMANDS), default='bx-provider',
+                        help='which command to build (default: %(default)s)')
     parser.add_argument('--output', required=True, help='where to write the executable file')
     parser.add_argument('--settings-file', default=DEFAULT_SETTINGS_FILE,
                         help='the root-only JSON file the command reads its settings from (default: %(default)s)')
@@ -166,7 +179,7 @@ def main(argv=None):
     output = os.path.abspath(args.output)
     try:
         settings = None if args.settings is None else json.loads(args.settings)
-        members = build(output, args.settings_file, settings)
+        members = build(output, args.settings_file, settings, args.command)
     except ValueError as exc:
         sys.stderr.write('bx_provider_build: --settings is not JSON: %s\n' % exc)
         return 1

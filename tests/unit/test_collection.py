@@ -13,7 +13,7 @@ import re
 
 import yaml
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _schemas
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _check_catalog, _schemas
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -31,6 +31,7 @@ def test_published_schemas_match_the_code():
     published = dict((name[:-5], json.load(open(os.path.join(folder, name))))
                      for name in os.listdir(folder) if name.endswith('.json'))
     expected = dict(_schemas.REPLY_SCHEMAS, error=_schemas.ERROR_REPLY)
+    expected['check-report'] = _check_catalog.REPORT_SCHEMA
     assert published == expected
 
 
