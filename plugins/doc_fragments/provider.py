@@ -86,7 +86,7 @@ options:
     default: 15
 '''
 
-    # Modules that write the server pool (argspec: _module.pool_argument_spec).
+    # Modules that add servers to the pool, copying the pool key to them (argspec: _module.pool_argument_spec).
     POOL = r'''
 options:
   pool_dir:
@@ -95,11 +95,6 @@ options:
         (whose C(private_key_file) is the pool key).
     type: path
     default: /etc/ansible
-'''
-
-    # Modules that copy the pool key to new servers (argspec: _module.ssh_argument_spec).
-    SSH = r'''
-options:
   ssh_user:
     description: User the key is installed for on the new server.
     type: str
@@ -124,6 +119,20 @@ options:
         when its folder exists, as the original's; the key copy's failure messages name it.
     type: path
     default: /opt/webdir/logs/ssh_keycopy.log
+'''
+
+    # Modules that only read (bx_provider_info, bx_provider_check).
+    READ_ONLY = r'''
+attributes:
+  check_mode:
+    description: The module changes nothing; it runs the same in check mode.
+    support: full
+  diff_mode:
+    description: Nothing changes, so there is no diff.
+    support: none
+  idempotent:
+    description: It never changes anything.
+    support: full
 '''
 
     # Attributes shared by all modules.

@@ -19,51 +19,40 @@ RESULTS = ('pass', 'fail', 'warn', 'skip', 'waived')
 
 Check = collections.namedtuple('Check', 'id level rule reference')
 
-_P = 'docs/protocol.md '
+# One check a line: ``id | rule | where in docs/protocol.md``; the level is
+# the id's first part, the order the order the checks run and are reported in.
+_TABLE = """
+static.name              | the plugin name is a valid provider name | section 1, difference 3
+static.executable        | bin/<name> is a regular executable file inside the plugin folder | sections 1, 2
+static.config            | etc/<name>.conf, when there is one, is a regular file | section 1
+static.archive-safe      | the archive passes the checks of install | section 6.8, difference 11
+static.no-tasks-writes   | no call writes under tasks/ (the tool owns it) | section 1
+protocol.help-schema     | help gives a successful reply valid against schemas/help.json | sections 2, 3
+protocol.help-status     | help's status does not make the provider unusable (disabled) | section 2
+protocol.configs-schema  | configs gives a successful reply valid against schemas/configs.json | sections 3, 6.3
+protocol.config-ids      | configurations is a list of {id, descr} with valid, unique ids | sections 3, 4, difference 3
+protocol.configs-stable  | a second configs call gives the same config ids | section 6.3
+protocol.unknown-action  | an unknown action gets an error reply {"error": N, "error_message": ...} | section 3 (rule 3.4)
+protocol.bad-id          | order_status with an id the tool refuses ('$(touch ...)', '../x') gets an error reply | section 3, difference 3
+protocol.unknown-task    | order_status with a task id never ordered gets an error reply | section 6.5
+protocol.args-literal    | arguments are taken literally, never run through a shell | section 3, difference 2
+robust.utf8              | stdout is UTF-8 | section 3 (reply rules)
+robust.stdout-only-reply | stdout holds the reply and nothing else: no banner, BOM, NaN or second document | section 3 (rule 3.2)
+robust.reply-depth       | replies nest at most 64 levels | section 3 (reply rules)
+robust.output-size       | stdout and stderr stay within the size limit | section 3 (bounded output)
+robust.exits-in-time     | every call ends within the timeout | section 3 (timeout), difference 4
+robust.releases-stdout   | no background process holds stdout or stderr after the plugin exits | section 3 (grace rule)
+robust.ends-on-term      | a call ended by the tool ends on TERM (no KILL needed) | section 3 (timeout)
+robust.concurrent        | 8 help/configs calls at once all give valid replies | section 6.1
+robust.timing            | each action answers within 5 s (warn) and within the timeout (fail) | section 3 (timeout)
+order.place              | order <config_id> gives a task_id that is a valid id | sections 3, 6.4
+order.status             | order_status of the new task reaches finished, every reply valid | sections 6.5, 7
+order.finished-reply     | the finished reply has server (an IPv4 address or a DNS name) | sections 3, 6.7
+"""
 
-CHECKS = (
-    Check('static.name', 'static', 'the plugin name is a valid provider name', _P + 'section 1, difference 3'),
-    Check('static.executable', 'static', 'bin/<name> is a regular executable file inside the plugin folder',
-          _P + 'sections 1, 2'),
-    Check('static.config', 'static', 'etc/<name>.conf, when there is one, is a regular file', _P + 'section 1'),
-    Check('static.archive-safe', 'static', 'the archive passes the checks of install', _P + 'section 6.8, difference 11'),
-    Check('static.no-tasks-writes', 'static', 'no call writes under tasks/ (the tool owns it)', _P + 'section 1'),
-    Check('protocol.help-schema', 'protocol', 'help gives a successful reply valid against schemas/help.json',
-          _P + 'sections 2, 3'),
-    Check('protocol.help-status', 'protocol', "help's status does not make the provider unusable (disabled)",
-          _P + 'section 2'),
-    Check('protocol.configs-schema', 'protocol', 'configs gives a successful reply valid against schemas/configs.json',
-          _P + 'sections 3, 6.3'),
-    Check('protocol.config-ids', 'protocol', 'configurations is a list of {id, descr} with valid, unique ids',
-          _P + 'sections 3, 4, difference 3'),
-    Check('protocol.configs-stable', 'protocol', 'a second configs call gives the same config ids', _P + 'section 6.3'),
-    Check('protocol.unknown-action', 'protocol', 'an unknown action gets an error reply {"error": N, "error_message": ...}',
-          _P + 'section 3 (rule 3.4)'),
-    Check('protocol.bad-id', 'protocol', "order_status with an id the tool refuses ('$(touch ...)', '../x') gets an error reply",
-          _P + 'section 3, difference 3'),
-    Check('protocol.unknown-task', 'protocol', 'order_status with a task id never ordered gets an error reply',
-          _P + 'section 6.5'),
-    Check('protocol.args-literal', 'protocol', 'arguments are taken literally, never run through a shell',
-          _P + 'section 3, difference 2'),
-    Check('robust.utf8', 'robust', 'stdout is UTF-8', _P + 'section 3 (reply rules)'),
-    Check('robust.stdout-only-reply', 'robust', 'stdout holds the reply and nothing else: no banner, BOM, NaN or second document',
-          _P + 'section 3 (rule 3.2)'),
-    Check('robust.reply-depth', 'robust', 'replies nest at most 64 levels', _P + 'section 3 (reply rules)'),
-    Check('robust.output-size', 'robust', 'stdout and stderr stay within the size limit', _P + 'section 3 (bounded output)'),
-    Check('robust.exits-in-time', 'robust', 'every call ends within the timeout', _P + 'section 3 (timeout), difference 4'),
-    Check('robust.releases-stdout', 'robust', 'no background process holds stdout or stderr after the plugin exits',
-          _P + 'section 3 (grace rule)'),
-    Check('robust.ends-on-term', 'robust', 'a call ended by the tool ends on TERM (no KILL needed)',
-          _P + 'section 3 (timeout)'),
-    Check('robust.concurrent', 'robust', '8 help/configs calls at once all give valid replies', _P + 'section 6.1'),
-    Check('robust.timing', 'robust', 'each action answers within 5 s (warn) and within the timeout (fail)',
-          _P + 'section 3 (timeout)'),
-    Check('order.place', 'order', 'order <config_id> gives a task_id that is a valid id', _P + 'sections 3, 6.4'),
-    Check('order.status', 'order', 'order_status of the new task reaches finished, every reply valid',
-          _P + 'sections 6.5, 7'),
-    Check('order.finished-reply', 'order', 'the finished reply has server (an IPv4 address or a DNS name)',
-          _P + 'sections 3, 6.7'),
-)
+CHECKS = tuple(
+    Check(fields[0], fields[0].split('.')[0], fields[1], 'docs/protocol.md ' + fields[2])
+    for fields in ([field.strip() for field in line.split(' | ')] for line in _TABLE.strip().splitlines()))
 
 BY_ID = dict((check.id, check) for check in CHECKS)
 

@@ -54,13 +54,9 @@ def wait_argument_spec():
 
 
 def pool_argument_spec():
-    """``bitrix.bxenv.provider.pool``."""
-    return dict(pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR))
-
-
-def ssh_argument_spec():
-    """``bitrix.bxenv.provider.ssh``; read by ``ssh_options``."""
+    """``bitrix.bxenv.provider.pool``: the pool folder and the key copy (``ssh_options``)."""
     return dict(
+        pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR),
         ssh_user=dict(type='str', default='root'),
         ssh_port=dict(type='int', default=22),
         ssh_key_file=dict(type='path'),
@@ -70,7 +66,7 @@ def ssh_argument_spec():
 
 
 def ssh_options(module):
-    """The key copy's options (``_ssh.key_copier``) from ``ssh_argument_spec``'s."""
+    """The key copy's options (``_ssh.key_copier``) from ``pool_argument_spec``'s."""
     params = module.params
     return dict(timeout=params['ssh_timeout'], user=params['ssh_user'], port=params['ssh_port'],
                 log_file=params['ssh_log_file'])

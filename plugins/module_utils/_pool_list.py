@@ -25,6 +25,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import collections
 import contextlib
 import random
 import threading
@@ -110,23 +111,19 @@ def check_servers(servers, forget_pending=()):
     return entries
 
 
+# How a run adds servers: the pool folder, ``copy_key`` as
+# ``_order_to_host.order_to_host`` takes it, the key pair (None: the pool's),
+# the DNS resolver (None: the system's) and ``retry_failed``.
+Adding = collections.namedtuple('Adding', 'pool_dir copy_key key_files resolver retry_failed')
+
+
 class Run(object):
-    """One ``bx_pool`` run over the providers ``providers`` and pool ``pool_dir``.
+    """One ``bx_pool`` run over ``providers``, adding servers as ``adding``
+    says, with ``workers`` provider calls at once; ``clock`` and ``rng`` are
+    the real ones but in tests."""
 
-    ``copy_key`` as ``_order_to_host.order_to_host`` takes it; ``clock``,
-    ``sleep`` and ``rng`` are the real ones but in tests.
-    """
-
-    def __init__(self, providers, pool_dir, copy_key, key_files=None, resolver=None, workers=8,
-                 clock=time.monotonic, rng=None, retry_failed=False):
-        self.providers = providers
-        self.retry_failed = retry_failed
-        self.pool_dir = pool_dir
-        self.copy_key = copy_key
-        self.key_files = key_files
-        self.resolver = resolver
-        self.workers = workers
-        self.clock = clock
+    def __init__(self, providers, adding, workers, clock, rng):
+        self.providers, self.adding, self.workers, self.clock = providers, adding, workers, clock
         self.rng = rng or random.Random()
         self.records = {}
         self.started = clock()
@@ -229,10 +226,12 @@ class Run(object):
 
     def add(self, entry, check_mode=False):
         """Add a finished order's server (``_order_to_host.add_finished``)."""
-        target = PoolTarget(self.pool_dir, hostname=entry.hostname, key_files=self.key_files, resolver=self.resolver)
+        adding = self.adding
+        target = PoolTarget(adding.pool_dir, hostname=entry.hostname, key_files=adding.key_files,
+                            resolver=adding.resolver)
         try:
             added = add_finished(self.providers, self.records[entry.provider], entry.task_id, entry.reply, target,
-                                 self.copy_key, retry_failed=self.retry_failed, check_mode=check_mode)
+                                 adding.copy_key, retry_failed=adding.retry_failed, check_mode=check_mode)
         except BxError as exc:
             entry.fail(POOL_ADD, exc.message)
             return None
@@ -333,7 +332,7 @@ def converge(providers, servers, pool_dir, wait=True, wait_timeout=_orders.DEFAU
     entries = check_servers(servers, forget_pending)
     copy_key = copy_key or _ssh.key_copier(providers.run, pool_dir, **(ssh or {}))
     key_files = (key_file, key_file + '.pub') if key_file else None
-    run = Run(providers, pool_dir, copy_key, key_files, resolver, workers, clock, rng, retry_failed)
+    run = Run(providers, Adding(pool_dir, copy_key, key_files, resolver, retry_failed), workers, clock, rng)
     before = pool_files(pool_dir)
     run.probe(entries)
     _queries.parallel_map(lambda entry: run.plan(entry, check_mode), entries, workers)

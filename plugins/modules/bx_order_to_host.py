@@ -45,13 +45,8 @@ description:
     playbook runs it as a tracked step.
 author:
   - bitrix.bxenv maintainers (@bxenv)
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.secrets
-  - bitrix.bxenv.provider.wait
-  - bitrix.bxenv.provider.pool
-  - bitrix.bxenv.provider.ssh
-  - bitrix.bxenv.provider.attributes
+extends_documentation_fragment: [bitrix.bxenv.provider, bitrix.bxenv.provider.secrets, bitrix.bxenv.provider.wait,
+                                 bitrix.bxenv.provider.pool, bitrix.bxenv.provider.attributes]
 options:
   provider:
     description: Provider plugin name (a folder name under O(providers_dir)).
@@ -221,7 +216,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
-    providers_for, run_or_fail, secrets_argument_spec, ssh_argument_spec,
+    providers_for, run_or_fail, secrets_argument_spec,
     ssh_options, wait_argument_spec, wait_for,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import add_order
@@ -231,7 +226,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_re
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
-            provider_argument_spec, secrets_argument_spec, wait_argument_spec, pool_argument_spec, ssh_argument_spec,
+            provider_argument_spec, secrets_argument_spec, wait_argument_spec, pool_argument_spec,
             provider=dict(type='str', required=True),
             task_id=dict(type='str', required=True),
             hostname=dict(type='str'),

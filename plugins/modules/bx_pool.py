@@ -43,12 +43,7 @@ description:
     it for the new hosts one at a time.
 author:
   - bitrix.bxenv maintainers (@bxenv)
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.secrets
-  - bitrix.bxenv.provider.pool
-  - bitrix.bxenv.provider.ssh
-  - bitrix.bxenv.provider.attributes
+extends_documentation_fragment: [bitrix.bxenv.provider, bitrix.bxenv.provider.secrets, bitrix.bxenv.provider.pool, bitrix.bxenv.provider.attributes]
 options:
   servers:
     description: The servers the pool should have.
@@ -239,7 +234,7 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
-    providers_for, run_or_fail, secrets_argument_spec, ssh_argument_spec,
+    providers_for, run_or_fail, secrets_argument_spec,
     ssh_options,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._orders import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
@@ -250,7 +245,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._queries import DEFAU
 def main():
     module = AnsibleModule(
         argument_spec=argument_spec(
-            provider_argument_spec, secrets_argument_spec, pool_argument_spec, ssh_argument_spec,
+            provider_argument_spec, secrets_argument_spec, pool_argument_spec,
             servers=dict(type='list', elements='dict', required=True, options=dict(
                 name=dict(type='str', required=True),
                 provider=dict(type='str', required=True),

@@ -95,15 +95,7 @@ options:
         description: Why the check may fail; required.
         type: str
         required: true
-extends_documentation_fragment:
-  - bitrix.bxenv.provider.attributes
-attributes:
-  check_mode:
-    description: The module changes nothing; it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
+extends_documentation_fragment: [bitrix.bxenv.provider.attributes, bitrix.bxenv.provider.read_only]
 notes:
   - Needs the Python library C(jsonschema) on the host the module runs on.
   - Authors without Ansible use the C(bx-provider-check) command, built from

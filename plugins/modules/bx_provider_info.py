@@ -56,20 +56,7 @@ options:
         the same whatever the number. From C(1) to C(64).
     type: int
     default: 8
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.secrets
-  - bitrix.bxenv.provider.attributes
-attributes:
-  check_mode:
-    description: The module changes nothing; it runs the same in check mode.
-    support: full
-  diff_mode:
-    description: Nothing changes, so there is no diff.
-    support: none
-  idempotent:
-    description: It never changes anything.
-    support: full
+extends_documentation_fragment: [bitrix.bxenv.provider, bitrix.bxenv.provider.secrets, bitrix.bxenv.provider.attributes, bitrix.bxenv.provider.read_only]
 '''
 
 EXAMPLES = r'''

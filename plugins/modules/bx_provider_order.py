@@ -68,11 +68,7 @@ options:
         is still returned, with a warning.
       - Same character rules as O(config_id).
     type: str
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.secrets
-  - bitrix.bxenv.provider.wait
-  - bitrix.bxenv.provider.attributes
+extends_documentation_fragment: [bitrix.bxenv.provider, bitrix.bxenv.provider.secrets, bitrix.bxenv.provider.wait, bitrix.bxenv.provider.attributes]
 attributes:
   check_mode:
     description:

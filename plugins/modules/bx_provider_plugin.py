@@ -96,9 +96,7 @@ options:
         From C(1) to C(1099511627776) (1 TiB).
     type: int
     default: 67108864
-extends_documentation_fragment:
-  - bitrix.bxenv.provider
-  - bitrix.bxenv.provider.attributes
+extends_documentation_fragment: [bitrix.bxenv.provider, bitrix.bxenv.provider.attributes]
 attributes:
   check_mode:
     description:

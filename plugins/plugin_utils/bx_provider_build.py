@@ -10,13 +10,14 @@ The file holds ``bx_provider_entry.py`` (beside this file) as its ``__main__.py`
 the collection's own module_utils under
 ``ansible_collections/bitrix/bxenv/plugins/module_utils/`` (with empty
 ``__init__.py`` files), so the command runs the very code the modules run.
-Only the files ``_cli.py`` imports, directly or not, go in; the build stops
+Only the files the command's module (``_cli.py``, ``_check_cli.py``) and
+``_command.py`` import, directly or not, go in; the build stops
 if any of them imports ``ansible`` itself, since the command must run on a
 Python 3 that has ``jsonschema`` but no ansible-core. The output is the same
 bytes for the same sources (fixed time stamps and order).
 
 ``--command bx-provider-check`` builds the provider author kit's checker
-the same way, from ``bx_provider_check_entry.py``; it has no settings.
+the same way; it has no settings.
 
 The command's own settings (folders, limits, the set-up job) never come from
 its command line: the build fixes where they come from, in a member
@@ -39,8 +40,8 @@ import zipfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ENTRY = os.path.join(HERE, 'bx_provider_entry.py')
-# The commands this builder makes: their entry points beside this file.
-COMMANDS = {'bx-provider': ENTRY, 'bx-provider-check': os.path.join(HERE, 'bx_provider_check_entry.py')}
+# The commands this builder makes: the module_utils file whose ``main`` each runs.
+COMMANDS = {'bx-provider': '_cli', 'bx-provider-check': '_check_cli'}
 SETTINGS_MEMBER = 'bx_provider_settings.py'
 # Kept equal to _settings.DEFAULT_SETTINGS_FILE by a test: the builder must
 # not import the collection (it runs on the controller's Python).
@@ -85,13 +86,15 @@ def _imports(path):
     return wanted, guarded, foreign
 
 
-def module_utils_closure(start=ENTRY):
-    """The module_utils file names the entry point needs, sorted.
+def module_utils_closure(start=ENTRY, module='_cli'):
+    """``(name, path)`` of the module_utils files the entry point ``start``
+    and the command's ``module`` need, sorted.
 
     A guarded import (inside ``try``) of a file that does not exist is left
     out: the command then reports that action as not available.
     """
-    todo, seen = [start], {}
+    first = os.path.join(MODULE_UTILS, module + '.py')
+    todo, seen = [start, first], {module: first}
     while todo:
         path = todo.pop()
         wanted, guarded, foreign = _imports(path)
@@ -123,8 +126,9 @@ def _read(path):
         return handle.read()
 
 
-def _settings_member(settings_file, settings):
-    lines = ['# Written by bx_provider_build.py: where this build takes its settings from.',
+def _settings_member(command, settings_file, settings):
+    lines = ['# Written by bx_provider_build.py: which command this build is, where it takes its settings from.',
+             'COMMAND = %r' % command, 'MODULE = %r' % COMMANDS[command],
              'SETTINGS_FILE = %r' % (None if settings is not None else settings_file),
              'SETTINGS = %r' % (settings,), '']
     return '\n'.join(lines).encode('utf-8')
@@ -144,10 +148,9 @@ def build(output, settings_file=DEFAULT_SETTINGS_FILE, settings=None, command='b
         raise BuildError('--settings must be a JSON object')
     if command not in COMMANDS:
         raise BuildError('unknown command %r; one of %s' % (command, ', '.join(sorted(COMMANDS))))
-    files = module_utils_closure(COMMANDS[command])
-    members = [('__main__.py', _read(COMMANDS[command]))]
-    if command == 'bx-provider':
-        members.append((SETTINGS_MEMBER, _settings_member(settings_file, settings)))
+    files = module_utils_closure(ENTRY, COMMANDS[command])
+    members = [('__main__.py', _read(ENTRY)),
+               (SETTINGS_MEMBER, _settings_member(command, settings_file, settings if command == 'bx-provider' else None))]
     parts = PACKAGE.split('.')
     for depth in range(1, len(parts) + 1):
         members.append(('/'.join(parts[:depth]) + '/__init__.py', b''))

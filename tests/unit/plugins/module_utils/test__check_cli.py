@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 
+import zipfile
+
 import jsonschema
 import pytest
 
@@ -25,9 +27,12 @@ BANNER = "if action == 'help':\n    print('Welcome'); out(HELP); sys.exit(0)"
 @pytest.fixture(scope='module')
 def command(tmp_path_factory):
     path = str(tmp_path_factory.mktemp('build') / 'bx-provider-check')
-    members = bx_provider_build.build(path, command='bx-provider-check')
-    assert 'bx_provider_settings.py' not in members
+    members = bx_provider_build.build(path, command='bx-provider-check', settings={'timeout': 5})
     assert 'ansible_collections/bitrix/bxenv/plugins/module_utils/_check.py' in members
+    assert 'ansible_collections/bitrix/bxenv/plugins/module_utils/_cli.py' not in members  # not bx-provider
+    with zipfile.ZipFile(path) as archive:
+        member = archive.read('bx_provider_settings.py').decode('utf-8')
+    assert "COMMAND = 'bx-provider-check'" in member and 'SETTINGS = None' in member  # it has no settings
     return path
 
 
