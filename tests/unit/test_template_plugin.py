@@ -237,10 +237,15 @@ def test_eight_parallel_orders_get_eight_ids_and_the_data_file_stays_whole(holde
     assert sorted(stored(holder)['orders']) == sorted(ids)
 
 
-def test_eight_parallel_orders_with_one_token_place_one_order(holder):
-    replies = parallel(8, lambda i: run(holder, 'order', '1', **{TOKEN: 'same'}))
-    assert len(set(reply['task_id'] for reply in replies)) == 1
-    assert len(stored(holder)['orders']) == 1
+def test_parallel_orders_with_one_token_place_one_order_beside_the_others(holder):
+    """Four calls share a token, four have none: five orders, the token's once."""
+    replies = parallel(8, lambda i: run(holder, 'order', '1', **({TOKEN: 'same'} if i % 2 else {})))
+    with_token = set(reply['task_id'] for reply in replies[1::2])
+    without = [reply['task_id'] for reply in replies[0::2]]
+    assert len(with_token) == 1 and len(set(without)) == 4 and not with_token & set(without)
+    data = stored(holder)
+    assert sorted(data['orders']) == sorted(with_token | set(without))
+    assert data['tokens'] == {'same': with_token.pop()}
 
 
 def test_a_full_order_cycle_writes_only_in_the_data_folder(holder):
