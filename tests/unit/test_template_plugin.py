@@ -22,7 +22,7 @@ import threading
 import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _install, _orders, _queries, _runner
-from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply, Providers
+from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply, Providers, parse_reply
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import OWNER
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.test__archive import tree_state
 
@@ -284,3 +284,16 @@ def test_make_dist_builds_an_archive_the_collection_installs(tmp_path, root):
     assert providers.probe(NAME)['options']['order_status'] == 1
     assert not os.path.exists(os.path.join(root, NAME, 'Makefile'))
     assert _install.install(providers, NAME, archive, **OWNER)['changed'] is False
+
+
+@pytest.mark.parametrize('argv', [
+    [b'order_status', b'\xff\xfe'],   # argv bytes that are not UTF-8
+    [b'\xed\xa0\xbd'],                # a surrogate's UTF-8 bytes
+    [b'order', b'x' * 5000],
+])
+def test_hostile_argument_bytes_get_an_error_reply_the_core_accepts(holder, argv):
+    result = _runner.run([os.path.join(holder, 'bin', NAME).encode()] + argv, timeout=30, cwd=holder)
+    reply = parse_reply(result.stdout)  # the collection's checks: UTF-8, no lone surrogate, ...
+    assert reply['error'] == 1
+    assert reply['error_message'].startswith(('invalid', 'unknown action'))
+    assert len(reply['error_message']) < 400

@@ -63,11 +63,28 @@ class ProviderError(Exception):
 
 # ---------------------------------------------------------------- arguments and settings
 
+def printable(text):
+    """``text`` that a UTF-8 reply can hold: argv bytes that are not UTF-8
+    (and any other lone surrogate) become ``\\xNN`` / ``\\udNNN`` text, as a
+    lone surrogate would make the whole reply invalid."""
+    try:
+        raw = text.encode('utf-8', 'surrogateescape')
+    except UnicodeEncodeError:
+        return text.encode('utf-8', 'backslashreplace').decode('utf-8')
+    return raw.decode('utf-8', 'backslashreplace')
+
+
+def shown(value, limit=100):
+    """``value`` quoted for a message, cut after ``limit`` characters."""
+    text = printable(value)
+    return '"%s"' % (text[:limit] + ('...' if len(text) > limit else ''))
+
+
 def checked_id(value, what):
     """``value`` when it is a plain id (``ID``), else ProviderError; ``..`` is refused too."""
     if not ID.match(value) or '..' in value:
         raise ProviderError('invalid %s %s: use 1-128 of A-Z a-z 0-9 . _ -, starting with a letter or digit, no ".."'
-                            % (what, json.dumps(value)))
+                            % (what, shown(value)))
     return value
 
 
@@ -76,7 +93,7 @@ def order_token(environ):
     token = environ.get(TOKEN_VARIABLE)
     if token is not None and not TOKEN.match(token):
         raise ProviderError('invalid %s %s: use 1-128 of A-Z a-z 0-9 . _ -'
-                            % (TOKEN_VARIABLE, json.dumps(token)))
+                            % (TOKEN_VARIABLE, shown(token)))
     return token
 
 
@@ -260,7 +277,7 @@ def run(argv, entry, environ):
     """The reply to ``argv`` (raises ProviderError for an error reply)."""
     if not argv or argv[0] not in ACTIONS:
         raise ProviderError('unknown action %s; actions: %s'
-                            % (json.dumps(argv[0] if argv else ''), ', '.join(sorted(ACTIONS))))
+                            % (shown(argv[0] if argv else ''), ', '.join(sorted(ACTIONS))))
     handler, nargs = ACTIONS[argv[0]]
     if len(argv) - 1 != nargs:
         raise ProviderError('action %s takes %s' % (argv[0], 'one argument' if nargs else 'no argument'))
@@ -281,10 +298,10 @@ def main(argv, entry, environ=None):
     try:
         reply = run(argv, entry, os.environ if environ is None else environ)
     except ProviderError as exc:
-        reply = {'error': exc.code, 'error_message': str(exc)}
+        reply = {'error': exc.code, 'error_message': printable(str(exc))}
     except Exception as exc:  # the last resort: an error reply, the traceback on stderr
         traceback.print_exc(file=sys.stderr)
-        reply = {'error': E_INTERNAL, 'error_message': 'internal error: %s: %s' % (type(exc).__name__, exc)}
+        reply = {'error': E_INTERNAL, 'error_message': printable('internal error: %s: %s' % (type(exc).__name__, exc))}
     finally:
         sys.stdout = out
     out.write(json.dumps(reply, sort_keys=True) + '\n')
