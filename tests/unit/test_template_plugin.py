@@ -185,7 +185,7 @@ def test_different_tokens_place_different_orders(holder):
 
 
 def test_without_a_token_each_call_places_a_new_order(holder):
-    ids = [run(holder, 'order', '1')['task_id'] for _ in range(3)]
+    ids = [run(holder, 'order', '1')['task_id'] for dummy in range(3)]
     assert len(set(ids)) == 3
     assert sorted(stored(holder)['orders']) == sorted(ids)
     assert stored(holder)['tokens'] == {}
