@@ -84,13 +84,10 @@ def build(name, output, source=HERE):
         tar.addfile(member('', 'dir', 0, name, mtime))
         for rel, kind, data in entries:
             tar.addfile(member(rel, kind, len(data), name, mtime), io.BytesIO(data) if kind == 'file' else None)
-    folder = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(folder):
-        os.makedirs(folder)
+    os.makedirs(os.path.dirname(os.path.abspath(output)), exist_ok=True)
     partial = output + '.partial'
     with open(partial, 'wb') as handle:
-        with gzip.GzipFile(filename='', mode='wb', fileobj=handle, mtime=0) as packed:
-            packed.write(tar_bytes.getvalue())
+        handle.write(gzip.compress(tar_bytes.getvalue(), mtime=0))  # no name, no time in the header
     os.rename(partial, output)
     return output
 
