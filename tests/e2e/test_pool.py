@@ -44,22 +44,14 @@ SETUP = """- name: Set up a new pool member (test)
 
 
 @pytest.fixture
-def appliance(archive, tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail('the netns_lab provider needs root (network namespaces)')
-    layout = helpers.sandbox(tmp_path / 'appliance')
-    layout['holder'] = os.path.join(layout['providers_dir'], helpers.PROVIDER)
-    layout['calls'] = str(tmp_path / 'calls.log')
-    layout['setup_log'] = str(tmp_path / 'setup.log')
-    try:
-        helpers.install(layout, archive)
-        count_calls(layout)
-        with open(os.path.join(layout['pool_dir'], 'common.yml'), 'w') as handle:
-            handle.write(SETUP.replace('{log}', layout['setup_log']))
-        yield layout
-    finally:
-        helpers.close_masters(layout)
-        helpers.destroy_all(layout['holder'])
+def appliance(lab_appliance, tmp_path):
+    """The lab appliance, its plugin's calls counted, its set-up playbook recording each run."""
+    lab_appliance['calls'] = str(tmp_path / 'calls.log')
+    lab_appliance['setup_log'] = str(tmp_path / 'setup.log')
+    count_calls(lab_appliance)
+    with open(os.path.join(lab_appliance['pool_dir'], 'common.yml'), 'w') as handle:
+        handle.write(SETUP.replace('{log}', lab_appliance['setup_log']))
+    return lab_appliance
 
 
 def count_calls(layout):
