@@ -133,6 +133,7 @@ _ci_session('webui', ['tests/ci/pytest.sh', MAIN_CORE, 'tests/webui'],
 _ci_session('molecule', ['tests/ci/molecule.sh', 'provider'], 'molecule test of the role (scenario provider).')
 for _name, _path in (('e2e-lab-provider', 'tests/e2e/test_netns_lab_provider.py'),
                      ('e2e-add-to-pool', 'tests/e2e/test_add_to_pool.py'),
+                     ('e2e-pool', 'tests/e2e/test_pool.py'),
                      ('e2e-demo', 'tests/e2e/test_demo.py'),
                      ('e2e-lab-units', 'tests/e2e/test_lab.py tests/e2e/test_key_copy_lab.py '
                                        'tests/e2e/test_bx_order_to_host_lab.py tests/e2e/test_plugin_ownership.py')):

@@ -77,6 +77,7 @@ for core in $CORES; do
 done
 step e2e-lab-provider      e2e          tests/ci/nox.sh -s e2e-lab-provider
 step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
+step e2e-pool              e2e          tests/ci/nox.sh -s e2e-pool
 step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo
 step e2e-lab-units         e2e          tests/ci/nox.sh -s e2e-lab-units
 step eco-ee                ecosystem    tests/ci/nox.sh -s eco-ee

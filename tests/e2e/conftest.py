@@ -43,3 +43,20 @@ def archive(tmp_path_factory):
     """The netns_lab plugin archive, built once from its source."""
     from ansible_collections.bitrix.bxenv.tests.e2e import helpers
     return helpers.build_archive(tmp_path_factory.mktemp('archive') / 'netns_lab.tar.gz')
+
+
+@pytest.fixture
+def lab_appliance(archive, tmp_path):
+    """A sandbox appliance (tools/demo/sandbox.py) with the netns_lab plugin
+    installed by bx_provider_plugin; its lab servers are destroyed at the end."""
+    from ansible_collections.bitrix.bxenv.tests.e2e import helpers
+    if os.geteuid() != 0:
+        pytest.fail('the netns_lab provider needs root (network namespaces)')
+    layout = helpers.sandbox(tmp_path / 'appliance')
+    layout['holder'] = os.path.join(layout['providers_dir'], helpers.PROVIDER)
+    try:
+        helpers.install(layout, archive)
+        yield layout
+    finally:
+        helpers.close_masters(layout)
+        helpers.destroy_all(layout['holder'])

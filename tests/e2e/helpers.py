@@ -142,6 +142,20 @@ def add_to_pool(layout, *extra, **options):
     return run(layout, argv)
 
 
+def pool(layout, servers, *extra, **options):
+    """Run the playbook bitrix.bxenv.pool with ``servers`` (``bx_pool_servers``)."""
+    variables = {'bx_pool_servers': servers, 'bx_providers_dir': layout['providers_dir'],
+                 'bx_pool_dir': layout['pool_dir'], 'bx_poll_interval': 1, 'bx_wait_timeout': 180,
+                 # the key copy logs in the sandbox, never in the host's /opt/webdir/logs
+                 'bx_ssh_log_file': layout['ssh_log_file']}
+    argv = ['ansible-playbook', 'bitrix.bxenv.pool', '-e', json.dumps(variables)]
+    if options.get('check'):
+        argv.append('--check')
+    for item in extra:
+        argv += ['-e', item]
+    return run(layout, argv)
+
+
 def recap(output):
     """``{host: {ok: n, changed: n, ...}}`` from a PLAY RECAP."""
     hosts = {}

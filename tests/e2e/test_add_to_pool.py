@@ -20,17 +20,8 @@ from ansible_collections.bitrix.bxenv.tests.e2e import helpers
 
 
 @pytest.fixture
-def appliance(archive, tmp_path):
-    if os.geteuid() != 0:
-        pytest.fail('the netns_lab provider needs root (network namespaces)')
-    layout = helpers.sandbox(tmp_path / 'appliance')
-    layout['holder'] = os.path.join(layout['providers_dir'], helpers.PROVIDER)
-    try:
-        helpers.install(layout, archive)
-        yield layout
-    finally:
-        helpers.close_masters(layout)
-        helpers.destroy_all(layout['holder'])
+def appliance(lab_appliance):
+    return lab_appliance
 
 
 def place_order(layout, config_id='3'):

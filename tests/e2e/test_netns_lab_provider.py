@@ -17,12 +17,13 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 import time
 
 import jsonschema
 import pytest
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _schemas
+from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _schemas, _tasks
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply, Providers
 from ansible_collections.bitrix.bxenv.tests.e2e import helpers
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import RecordingRunner as Runner
@@ -78,7 +79,7 @@ def test_help_and_configs_follow_the_protocol(installed):
     holder = installed['holder']
     rc, reply = helpers.plugin(holder, 'help')
     assert rc == 0
-    assert valid('help', reply)['options'] == ['help', 'configs', 'order', 'order_status']
+    assert valid('help', reply)['options'] == ['help', 'configs', 'order', 'order_status', 'order_token']
     assert reply['status'] == 'enabled'
     rc, reply = helpers.plugin(holder, 'configs')
     assert rc == 0
@@ -91,6 +92,7 @@ def test_help_and_configs_follow_the_protocol(installed):
     assert record['status'] == 'enabled'
     assert record['config'] == 'exists'
     assert record['options'] == {'help': 1, 'init': 0, 'configs': 1, 'order': 1, 'order_status': 1}
+    assert providers.offers(record, 'order_token')
     assert providers.call(record, 'configs') == reply
     assert [NAME] == providers.names()
 
@@ -210,3 +212,79 @@ def test_errors_are_protocol_error_replies(installed):
     assert rc == 1 and 'unknown action' in reply['error_message']
     rc, reply = helpers.plugin(holder, 'order')
     assert rc == 1 and 'takes 1 argument' in reply['error_message']
+
+
+# ---------------------------------------------------------------- order_token
+# Orders of a plan that boots for 600 s: no lab host is started, the
+# fixture's destroy-all stops the provisioners.
+
+def order_with(providers, record, config_id, token):
+    return providers.call(record, 'order', config_id, environ={_orders.TOKEN_VARIABLE: token})
+
+
+def test_same_token_same_order_new_token_new_order(installed):
+    holder, providers = installed['holder'], installed['providers']
+    helpers.set_boot_delay(holder, 600)
+    record = providers.probe(NAME)
+    one, two = _orders.order_token(installed['root'], NAME, 'web-1'), _orders.order_token(installed['root'], NAME, 'web-1')
+    assert one != two   # a label ordered again gets a new token
+    first = valid('order', order_with(providers, record, '1', one))
+    again = valid('order', order_with(providers, record, '1', one))
+    assert again['task_id'] == first['task_id'] and again['repeated'] is True
+    other = order_with(providers, record, '1', two)['task_id']
+    plain = providers.call(record, 'order', '1')['task_id']   # no token: always a new order
+    assert len(set([first['task_id'], other, plain])) == 3
+    unused, listed = helpers.plugin(holder, 'list')
+    assert sorted(o['task_id'] for o in listed['orders']) == sorted([first['task_id'], other, plain])
+    assert order_file(holder, first['task_id'])['token'] == one
+
+    # A token that is not 40 lowercase hex characters orders nothing.
+    for bad in ('', one.upper(), one[:39], one + '0', '../' + one[3:]):
+        with pytest.raises(ErrorReply) as caught:
+            order_with(providers, record, '1', bad)
+        assert 'BX_ORDER_TOKEN must be 40 lowercase hexadecimal characters' in caught.value.message
+    assert len(helpers.plugin(holder, 'list')[1]['orders']) == 3
+
+
+def test_one_token_at_once_from_many_callers_is_one_order(installed):
+    holder, providers = installed['holder'], installed['providers']
+    helpers.set_boot_delay(holder, 600)
+    record = providers.probe(NAME)
+    token = _orders.order_token(installed['root'], NAME, 'web-2')
+    replies = []
+    threads = [threading.Thread(target=lambda: replies.append(order_with(providers, record, '2', token)))
+               for unused in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(replies) == 6 and len(set(r['task_id'] for r in replies)) == 1
+    assert len(helpers.plugin(holder, 'list')[1]['orders']) == 1
+
+
+def test_a_run_that_died_mid_order_is_ordered_again_with_its_token(installed):
+    """What a run killed after the provider stored its order leaves: the
+    provider's order placed with the token, the label's marker holding that
+    token, no label, no task file. The next run records that order."""
+    holder, providers = installed['holder'], installed['providers']
+    helpers.set_boot_delay(holder, 600)
+    record = providers.probe(NAME)
+    token = _orders.order_token(installed['root'], NAME, 'web-3')
+    placed = order_with(providers, record, '1', token)['task_id']
+    marker = _orders.ordering_path(holder, 'web-3')
+    os.makedirs(os.path.dirname(marker))
+    with open(marker, 'w') as handle:
+        handle.write(token)
+
+    outcome = _orders.place(providers, NAME, '1', label='web-3')
+    assert (outcome.changed, outcome.task_id) == (True, placed)
+    sent = [env for argv, env in zip(providers.runner.argvs, providers.runner.environs) if argv[1:] == ['order', '1']]
+    assert sent[-1] == {_orders.TOKEN_VARIABLE: token}   # the dead run's token, asked again
+    assert _orders.read_label(holder, 'web-3') == placed
+    assert _orders.read_label_config(holder, 'web-3') == '1'
+    assert _tasks.read_task_file(holder, placed) == ''
+    assert not os.path.exists(marker)
+    assert [o['task_id'] for o in helpers.plugin(holder, 'list')[1]['orders']] == [placed]
+    # The label now names it: a third run neither orders nor calls order.
+    assert _orders.place(providers, NAME, '1', label='web-3').task_id == placed
+    assert len(helpers.plugin(holder, 'list')[1]['orders']) == 1

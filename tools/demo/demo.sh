@@ -7,9 +7,11 @@
 # netns_lab provider plugin (built from examples/providers/netns_lab and
 # installed with the role bitrix.bxenv.provider); the playbook
 # bitrix.bxenv.add_to_pool orders a server from it, waits for it, adds it
-# to the pool and runs the pool's set-up playbook on it; the pool inventory
-# then pings it with the pool key. The lab servers (network namespaces
-# running sshd) are destroyed at the end, also when a step fails.
+# to the pool and runs the pool's set-up playbook on it; the playbook
+# bitrix.bxenv.pool then orders three more at once from a list, adds them and
+# sets them up one at a time; the pool inventory then pings all of them with
+# the pool key. The lab servers (network namespaces running sshd) are
+# destroyed at the end, also when a step fails.
 #
 # Needs root: the lab servers are network namespaces with their own sshd.
 # Installs what is missing: Debian packages (openssh-server for the lab
@@ -39,7 +41,7 @@ PLUGIN_BIN="$SANDBOX/providers/$PROVIDER/bin/$PROVIDER"
 
 T0=$EPOCHREALTIME
 N=0
-STEPS=12
+STEPS=13
 elapsed() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%5.1fs", b - a }'; }
 step() {
     N=$((N + 1))
@@ -157,6 +159,17 @@ if grep -E '^[^ ].* : ok=' "$DEMO/add_to_pool.again.log" | grep -qv ' changed=0 
 fi
 say "changed=0 on every host"
 
+step "Order three servers at once from a list and set them up one at a time: ansible-playbook bitrix.bxenv.pool"
+printf 'bx_pool_servers:\n' >"$DEMO/pool_servers.yml"
+for n in 1 2 3; do
+    printf '  - {name: demo-pool-%s, provider: %s, config_id: "%s"}\n' "$n" "$PROVIDER" "$CONFIG_ID" >>"$DEMO/pool_servers.yml"
+done
+sed 's/^/    /' "$DEMO/pool_servers.yml"
+ansible-playbook bitrix.bxenv.pool -e @"$DEMO/pool_servers.yml" \
+    -e bx_providers_dir="$PROVIDERS" -e bx_pool_dir="$POOL" -e bx_poll_interval=1 -e bx_wait_timeout=180 \
+    -e bx_ssh_log_file="$SSH_LOG" |
+    tee "$DEMO/pool.log"
+
 step "The pool inventory $POOL/hosts"
 sed 's/^/    /' "$POOL/hosts"
 
@@ -188,4 +201,4 @@ if [ -n "$left" ]; then
 fi
 say "ip netns list: none of the demo's namespaces (${NAMESPACES:-none}) is left"
 
-printf '\n==> [%s] demo finished: an ordered server was added to the pool, set up and pinged, then destroyed\n' "$(elapsed)"
+printf '\n==> [%s] demo finished: one ordered server, then three at once, were added to the pool, set up and pinged, then destroyed\n' "$(elapsed)"

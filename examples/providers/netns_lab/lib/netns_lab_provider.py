@@ -15,6 +15,10 @@ Linux machine, as root.
 detached background process (a "boot" delay, then the host is started);
 ``order_status`` answers ``in_progress`` until the host's sshd answers with
 an SSH banner, then ``finished`` with ``server`` and ``server_password``.
+It offers ``order_token`` (docs/protocol.md, section 3): an ``order`` whose
+``BX_ORDER_TOKEN`` an earlier order was placed with returns that order; the
+token is saved in the order's file, in the same write and under the same
+lock that place the order.
 
 Own actions, for people and tests: ``destroy <task_id>``, ``destroy-all``,
 ``list`` (orders without passwords) and ``sweep`` (namespaces of this
@@ -32,6 +36,7 @@ __metaclass__ = type
 import fcntl
 import json
 import os
+import re
 import secrets
 import signal
 import socket
@@ -42,7 +47,10 @@ import time
 import lab
 
 NAME = 'netns_lab'
-OPTIONS = ['help', 'configs', 'order', 'order_status']
+OPTIONS = ['help', 'configs', 'order', 'order_status', 'order_token']
+# The optional capability order_token: the variable and the token's form.
+TOKEN_VARIABLE = 'BX_ORDER_TOKEN'
+TOKEN = re.compile(r'\A[0-9a-f]{40}\Z')
 # Distinct from the test lab (10.213.<k>.0/24, bxlab<k>), so both can run at
 # once; the namespace name is the claim on <k> across every install.
 lab.NET_PREFIX = '10.214'
@@ -138,6 +146,13 @@ class State(object):
         ids = sorted((n[:-5] for n in os.listdir(self.orders) if n.endswith('.json') and n[:-5].isdigit()), key=int)
         return [o for o in (self.load(i) for i in ids) if o is not None]
 
+    def by_token(self, token):
+        """The order placed with ``token``, or None."""
+        for order in self.all_orders():
+            if order.get('token') == token:
+                return order
+        return None
+
     def next_task_id(self):
         path = os.path.join(self.dir, 'next_task_id')
         try:
@@ -218,16 +233,30 @@ def do_configs(ctx):
     return {'configurations': configurations, 'status': 'enabled'}
 
 
+def order_token():
+    """The order token the caller sent (``order_token``), or None when it sent none."""
+    token = os.environ.get(TOKEN_VARIABLE)
+    if token is not None and not TOKEN.match(token):
+        raise ProviderError('%s: %s must be 40 lowercase hexadecimal characters; nothing was ordered'
+                            % (NAME, TOKEN_VARIABLE))
+    return token
+
+
 def do_order(ctx, config_id):
     require_root('order')
     plan = find_plan(config_id)
+    token = order_token()
     delay = ctx['settings']['boot_delay']
     with State(ctx['settings']['state_dir']) as state:
+        # Under the state lock, so a token is looked up and saved in one step.
+        earlier = None if token is None else state.by_token(token)
+        if earlier is not None:
+            return {'task_id': earlier['task_id'], 'config_id': earlier['config_id'], 'repeated': True}
         task_id = state.next_task_id()
         order = {
             'task_id': task_id, 'config_id': plan['id'], 'overlay': plan['overlay'],
             'boot_delay': plan['boot_delay'] if delay is None else delay,
-            'state': 'provisioning', 'created': int(time.time()),
+            'state': 'provisioning', 'created': int(time.time()), 'token': token,
             'password': secrets.token_urlsafe(12), 'host': None, 'provisioner': None, 'message': None,
         }
         state.save(order)
