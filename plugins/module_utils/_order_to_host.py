@@ -302,10 +302,10 @@ def add_order(providers, name, task_id, pool_dir, ssh=None, key_file=None, hostn
     if added.state == 'pending':
         return AddRun(task_id, added, waited)
     return AddRun(task_id, added, waited, _ssh.known_hosts_path(pool_dir), _pool.setup_playbook(pool_dir),
-                  _pool_key_file(target))
+                  pool_key_file(target))
 
 
-def _pool_key_file(target):
+def pool_key_file(target):
     """The private key that reaches pool servers, or None when the pool names none."""
     try:
         return target.keys()[0]

@@ -36,7 +36,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils import _messages, _or
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._ids import check_id, check_provider_name
 from ansible_collections.bitrix.bxenv.plugins.module_utils._naming import check_hostname
-from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, add_finished
+from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import PoolTarget, add_finished, pool_key_file
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import ErrorReply
 
 ORDER, WAIT, POOL_ADD = 'order', 'wait', 'pool add'
@@ -468,7 +468,8 @@ def _diff(before, after):
 
 def result(run, entries, plan, unlisted, before, after, check_mode=False):
     """The module's result: ``servers``, ``plan``, ``unlisted``, ``summary``,
-    ``failed_names``, ``changed``, ``diff``, ``warnings``."""
+    ``failed_names``, ``changed``, ``diff``, ``warnings``, and the pool's
+    ``pool_dir``, ``setup_playbook``, ``known_hosts_file``, ``pool_key_file``."""
     for entry in entries:
         if entry.elapsed is None:
             entry.elapsed = round(run.clock() - run.started, 2)
@@ -490,8 +491,13 @@ def result(run, entries, plan, unlisted, before, after, check_mode=False):
             '%s (%s): %s' % (e.name, e.error['stage'], e.error['message']) for e in failed))
     else:
         msg = '%d servers: %s' % (len(entries), counts or 'none listed')
+    adding = run.adding
     return {
         'changed': changed, 'failed': bool(failed), 'msg': msg, 'servers': servers, 'plan': plan,
         'unlisted': unlisted, 'summary': summary, 'failed_names': [e.name for e in failed],
         'diff': _diff(before, after), 'warnings': list(run.warnings),
+        # what the next step (the pool's set-up playbook for the new hosts) needs
+        'pool_dir': adding.pool_dir, 'setup_playbook': _pool.setup_playbook(adding.pool_dir),
+        'known_hosts_file': _ssh.known_hosts_path(adding.pool_dir),
+        'pool_key_file': pool_key_file(PoolTarget(adding.pool_dir, key_files=adding.key_files)),
     }

@@ -228,6 +228,31 @@ failed_names:
   returned: always
   type: list
   elements: str
+pool_dir:
+  description: The pool folder (O(pool_dir)).
+  returned: always
+  type: str
+  sample: /etc/ansible
+setup_playbook:
+  description:
+    - The pool's set-up playbook to run for each new host, which is
+      C(monitor.yml) when C(group_vars/bitrix-hosts.yml) enables monitoring
+      and C(common.yml) otherwise. C(exists) says whether it is there.
+  returned: always
+  type: dict
+  sample: {path: /etc/ansible/common.yml, name: common.yml, exists: true, monitoring: false}
+known_hosts_file:
+  description: Where the new servers' host keys were recorded.
+  returned: always
+  type: str
+  sample: /etc/ansible/.ssh/known_hosts
+pool_key_file:
+  description:
+    - The private key that reaches pool servers (O(ssh_key_file), else the
+      C(private_key_file) of the pool's C(ansible.cfg)); null when the pool names none.
+  returned: always
+  type: str
+  sample: /etc/ansible/.ssh/id_rsa
 '''
 
 from ansible.module_utils.basic import AnsibleModule

@@ -11,7 +11,9 @@ __metaclass__ = type
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
+import sys
 import tarfile
 
 import jsonschema
@@ -19,6 +21,7 @@ import pytest
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils import _check
 from ansible_collections.bitrix.bxenv.plugins.module_utils._check_catalog import CHECKS, REPORT_SCHEMA
+from ansible_collections.bitrix.bxenv.plugins.plugin_utils import bx_provider_build
 from ansible_collections.bitrix.bxenv.tests.unit.fakes import alive
 from ansible_collections.bitrix.bxenv.tests.unit.plugins.module_utils.check_plugins import calls, make_plugin, pids, state
 
@@ -281,3 +284,25 @@ def test_the_docs_list_every_check():
         text = handle.read()
     for check in CHECKS:
         assert '`%s`' % check.id in text, check.id
+
+
+def test_the_template_passes_at_robust_without_ordering():
+    """The author's starting point passes as it is (the kit works on a copy: the folder stays clean)."""
+    template = os.path.join(REPO, 'examples', 'providers', 'template')
+    before = sorted(os.listdir(template))
+    report = validate(_check.check(template, timeout=30))
+    assert _check.failed(report) == [], [e for e in report['checks'] if e['result'] == 'fail']
+    assert report['plugin']['name'] == 'template' and report['ordered'] == []
+    assert sorted(os.listdir(template)) == before
+
+
+def test_make_check_runs_the_command_on_the_template(tmp_path):
+    command = str(tmp_path / 'bx-provider-check')
+    bx_provider_build.build(command, command='bx-provider-check')
+    folder = str(tmp_path / 'template')
+    shutil.copytree(os.path.join(REPO, 'examples', 'providers', 'template'), folder,
+                    ignore=shutil.ignore_patterns('__pycache__', 'var', 'dist'))
+    done = subprocess.run(['make', '-C', folder, 'check', 'BX_PROVIDER_CHECK=%s %s' % (sys.executable, command)],
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, check=False)
+    assert done.returncode == 0, done.stdout.decode()
+    assert b'FAIL' not in done.stdout
