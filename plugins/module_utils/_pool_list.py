@@ -221,6 +221,8 @@ class Run(object):
                              % (entry.task_id, entry.provider, text, message))
         elif text == 'finished':
             entry.state = 'finished'
+        elif text.isdigit():  # docs/protocol.md, difference 6: a number is no status
+            entry.fail(WAIT, _messages.UNKNOWN_STATUS % (text, entry.provider))
         else:
             entry.state = 'pending'
 
@@ -293,6 +295,16 @@ class Run(object):
             groups.setdefault((entry.provider, entry.config_id), []).append(entry)
 
         def group(members):
+            try:
+                ordered(members)
+            except Exception as exc:  # pylint: disable=broad-except
+                # A bug must not leave entries without a state: each says what happened.
+                for entry in members:
+                    if entry.state is None and entry.error is None:
+                        entry.fail(ORDER, 'bxenv: ordering stopped: %s: %s' % (type(exc).__name__, exc))
+                        entry.uncertain = True
+
+        def ordered(members):
             size = 1 if slow_start else len(members)
             while members:
                 batch, members = members[:size], members[size:]
