@@ -87,7 +87,7 @@ def main():
     top = tempfile.mkdtemp(prefix='bench-pool-')
     collections = collections_path(top)
     rows = []
-    ping, _ = ansible(opts.ansible, collections, 'ping', None)
+    ping = ansible(opts.ansible, collections, 'ping', None)[0]
     rows.append(('`ansible -m ping`', '%.2f' % ping, '', ''))
     timed = dict(order_delay=opts.order, finish_after=opts.finish)
     for count, slow in ((1, True), (opts.servers, False), (opts.servers, True)):

@@ -19,7 +19,7 @@ MINIMUM_PYTHON = (3, 8)
 
 
 def main(build):
-    """Run the command a build holds; ``build`` is its member
+    """Run the command a build holds and return its exit status; ``build`` is its member
     ``bx_provider_settings``: ``COMMAND``, ``MODULE`` (the module_utils file
     whose ``main`` it runs) and, for ``bx-provider``, where its settings come
     from (``SETTINGS_FILE``, ``SETTINGS``)."""
@@ -27,13 +27,13 @@ def main(build):
         text = 'needs Python %d.%d or later, this is %s' % (MINIMUM_PYTHON + (sys.version.split()[0],))
         if build.COMMAND == 'bx-provider':  # the web interface reads a document on stdout
             sys.stdout.write('{"error":1,"message":"bx-provider-bxenv: %s"}' % text)
-            sys.exit(1)
+            return 1
         sys.stderr.write('%s: %s\n' % (build.COMMAND, text))
-        sys.exit(2)
+        return 2
     module = importlib.import_module(__name__.rsplit('.', 1)[0] + '.' + build.MODULE)
     if build.COMMAND == 'bx-provider':
-        run_main(module.main, settings=build.SETTINGS, settings_file=build.SETTINGS_FILE)
-    run_main(module.main)
+        return run_main(module.main, settings=build.SETTINGS, settings_file=build.SETTINGS_FILE)
+    return run_main(module.main)
 
 
 def _utf8(stream):
@@ -43,11 +43,11 @@ def _utf8(stream):
 
 
 def run_main(main, **kwargs):
-    """Exit with ``main(argv, stdout, stderr, **kwargs)``: the command line's
+    """``main(argv, stdout, stderr, **kwargs)``, its exit status: the command line's
     words decoded as UTF-8 (under a C locale old Pythons decode argv as
     ASCII), the standard streams as UTF-8."""
     argv = [os.fsencode(arg).decode('utf-8', 'surrogateescape') for arg in sys.argv[1:]]
     stdout, stderr = _utf8(sys.stdout), _utf8(sys.stderr)
     status = main(argv, stdout, stderr, **kwargs)
     stdout.flush()
-    sys.exit(status)
+    return status

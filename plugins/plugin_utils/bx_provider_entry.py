@@ -15,12 +15,14 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import sys
+
 
 def main():
     # Written by the build: which command this is, where its settings come from (never the command line).
     import bx_provider_settings  # pylint: disable=import-error
     from ansible_collections.bitrix.bxenv.plugins.module_utils import _command
-    _command.main(bx_provider_settings)
+    sys.exit(_command.main(bx_provider_settings))
 
 
 if __name__ == '__main__':
