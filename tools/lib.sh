@@ -71,6 +71,7 @@ build_venv() {
     fi
     log "building $venv with $py (log: $venv.log)"
     rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
     install=("$venv/bin/python" -m pip install -q -r "$req")
     if [ -x "$CACHE/venv-nox/bin/uv" ] && [ "$venv" != "$CACHE/venv-nox" ]; then
         install=("$CACHE/venv-nox/bin/uv" pip install -q --python "$venv/bin/python" -r "$req")

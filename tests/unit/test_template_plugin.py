@@ -232,6 +232,7 @@ def parallel(count, func):
 
 def test_eight_parallel_orders_get_eight_ids_and_the_data_file_stays_whole(holder):
     replies = parallel(8, lambda i: run(holder, 'order', str(1 + i % 3)))
+    assert all('task_id' in reply for reply in replies), replies
     ids = [reply['task_id'] for reply in replies]
     assert len(set(ids)) == 8
     assert sorted(stored(holder)['orders']) == sorted(ids)

@@ -33,6 +33,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import fcntl
 import json
 import os
@@ -110,8 +111,11 @@ class State(object):
 
     def ensure(self):
         for folder in (self.dir, self.orders, self.hosts, self.logs):
-            if not os.path.isdir(folder):
+            try:
                 os.makedirs(folder, 0o700)
+            except OSError as exc:  # made earlier, or by a call running beside this one
+                if exc.errno != errno.EEXIST:
+                    raise
             os.chmod(folder, 0o700)
 
     def __enter__(self):

@@ -154,8 +154,11 @@ class Store(object):
         self._lock = None
 
     def __enter__(self):
-        if not os.path.isdir(self.folder):
+        try:
             os.makedirs(self.folder, 0o700)
+        except OSError as exc:  # made by a call running beside this one, or earlier
+            if exc.errno != errno.EEXIST:
+                raise
         self._lock = os.open(os.path.join(self.folder, LOCK_FILE), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
         try:
             self._take_lock()
