@@ -30,7 +30,7 @@ __metaclass__ = type
 import collections
 import errno
 import os
-import selectors
+import select
 import signal
 import subprocess
 import sys
@@ -45,7 +45,7 @@ KILL_GRACE = 3.0
 # the timeout and be thrown away, so an order placed would look failed.
 PIPE_GRACE = 1.0
 # How often the reader checks whether the program has exited while its pipes
-# are still open.
+# are still open, where no pidfd tells it at once (``_exit_watch``).
 _EXIT_POLL = 0.05
 _CHUNK = 64 * 1024
 _WRITE_CHUNK = 16 * 1024
@@ -109,10 +109,12 @@ def run(argv, timeout, data=None, environ_update=None, cwd=None, max_output=DEFA
     deadline = started + timeout
     timed_out, overflow, held_open, ended = False, None, False, False
     try:
-        timed_out, overflow, held_open = _pump(process, data, output, deadline, max_output, clock, pipe_grace)
+        timed_out, overflow, held_open, exited = _pump(process, data, output, deadline, max_output, clock,
+                                                       pipe_grace)
         if not (timed_out or overflow):
             try:
-                process.wait(max(0.0, deadline - clock()))
+                # known to have exited: reaped at once, without wait()'s sleeping poll
+                process.wait(None if exited else max(0.0, deadline - clock()))
             except subprocess.TimeoutExpired:
                 timed_out = True  # closed its output but did not exit
         ended = not (timed_out or overflow)
@@ -193,50 +195,75 @@ def start_detached(argv, output, cwd=None, record_fd=None):
     return process.pid
 
 
-def _pump(process, data, output, deadline, max_output, clock, pipe_grace):
-    """Feed stdin and read both pipes until EOF; ``(timed_out, overflow, held_open)``.
+def _exit_watch(pid):
+    """A descriptor that turns readable when ``pid`` exits (a pidfd, Linux 5.3+), or None."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):  # older Python or kernel: poll() every _EXIT_POLL instead
+        return None
 
-    Once the program has exited, reading goes on for at most ``pipe_grace``
-    seconds; pipes still open then are ``held_open`` (not a timeout).
+
+def _pump(process, data, output, deadline, max_output, clock, pipe_grace):
+    """Feed stdin and read both pipes until EOF and the program's exit.
+
+    Returns ``(timed_out, overflow, held_open, exited)``. Once the program
+    has exited, reading goes on for at most ``pipe_grace`` seconds; pipes
+    still open then are ``held_open`` (not a timeout). ``exited`` is True
+    when its exit was seen, so it can be reaped without waiting.
     """
-    selector = selectors.DefaultSelector()
+    poller = select.poll()
     names = {process.stdout.fileno(): 'stdout', process.stderr.fileno(): 'stderr'}
     for fd in names:
-        selector.register(fd, selectors.EVENT_READ)
+        poller.register(fd, select.POLLIN)
+    busy = set(names)  # pipes not at EOF yet, and stdin while data is left to write
     pending = memoryview(data or b'')
-    if process.stdin is not None:
-        os.set_blocking(process.stdin.fileno(), False)
-        selector.register(process.stdin.fileno(), selectors.EVENT_WRITE)
+    stdin = process.stdin.fileno() if process.stdin is not None else None
+    if stdin is not None:
+        os.set_blocking(stdin, False)
+        poller.register(stdin, select.POLLOUT)
+        busy.add(stdin)
+    watch = _exit_watch(process.pid)
+    if watch is not None:
+        poller.register(watch, select.POLLIN)
     exited = False
     try:
-        while selector.get_map():
+        while busy or not (exited or watch is None):
             now = clock()
-            if not exited and process.poll() is not None:
+            if not exited and watch is None and process.poll() is not None:
                 exited = True
                 deadline = min(deadline, now + pipe_grace)
             remaining = deadline - now
             if remaining <= 0:
-                return not exited, None, exited
-            for key, dummy in selector.select(remaining if exited else min(remaining, _EXIT_POLL)):
-                fd = key.fd
-                if fd not in names:
-                    pending = _feed(process, selector, pending)
-                    continue
-                chunk = os.read(fd, _CHUNK)
-                if not chunk:
-                    selector.unregister(fd)
-                    continue
-                buffer = output[names[fd]]
-                buffer.extend(chunk)
-                if len(buffer) > max_output:
-                    del buffer[max_output:]
-                    return False, names[fd], False
-        return False, None, False
+                return not exited, None, exited and bool(busy), exited
+            if not (exited or watch is not None):
+                remaining = min(remaining, _EXIT_POLL)
+            for fd, dummy in poller.poll(remaining * 1000.0):
+                if fd == watch:
+                    poller.unregister(watch)
+                    exited = True
+                    deadline = min(deadline, clock() + pipe_grace)
+                elif fd == stdin:
+                    pending = _feed(process, poller, pending)
+                    if process.stdin.closed:
+                        busy.discard(stdin)
+                else:
+                    chunk = os.read(fd, _CHUNK)
+                    if not chunk:
+                        poller.unregister(fd)
+                        busy.discard(fd)
+                        continue
+                    buffer = output[names[fd]]
+                    buffer.extend(chunk)
+                    if len(buffer) > max_output:
+                        del buffer[max_output:]
+                        return False, names[fd], False, exited
+        return False, None, False, exited
     finally:
-        selector.close()
+        if watch is not None:
+            os.close(watch)
 
 
-def _feed(process, selector, pending):
+def _feed(process, poller, pending):
     """Write what stdin can take now; close it when all is written or the child left."""
     try:
         written = os.write(process.stdin.fileno(), pending[:_WRITE_CHUNK]) if pending else 0
@@ -248,7 +275,7 @@ def _feed(process, selector, pending):
         written, pending = 0, pending[:0]
     pending = pending[written:]
     if not pending:
-        selector.unregister(process.stdin.fileno())
+        poller.unregister(process.stdin.fileno())
         process.stdin.close()
     return pending
 

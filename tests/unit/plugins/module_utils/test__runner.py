@@ -21,6 +21,15 @@ from ansible_collections.bitrix.bxenv.tests.unit.fakes import alive, wait_gone
 DELAYS = (0.5, 0.98, 1.0, 1.02, 1.5, 2.0)
 
 
+@pytest.fixture(autouse=True, params=['pidfd', 'exit-poll'])
+def exit_watch(request, monkeypatch):
+    """Every test twice: the exit seen through a pidfd, and by polling (older
+    Python or kernel) -- unless this machine has no pidfd at all."""
+    if request.param == 'exit-poll':
+        monkeypatch.setattr(_runner, '_exit_watch', lambda pid: None)
+    return request.param
+
+
 def read_pid(path, seconds=5):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
