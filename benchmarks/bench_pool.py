@@ -6,7 +6,7 @@
 A fake cloud provider (tests/unit/cloud_provider.py) whose ``order`` answers
 after ORDER seconds and whose orders finish FINISH seconds later; a pool
 folder; then ``ansible localhost -m bitrix.bxenv.bx_pool`` for 1 server and
-for N servers (with and without slow start), a re-run of the N (no order
+for N servers (with and without slow start; 8 workers, the default, and N), a re-run of the N (no order
 call, changed false), and the status calls of N orders that finish after
 LONG seconds with ``poll_interval`` POLL (the budget: N x (LONG/POLL + 2)).
 Prints a Markdown table.
@@ -90,12 +90,15 @@ def main():
     ping = ansible(opts.ansible, collections, 'ping', None)[0]
     rows.append(('`ansible -m ping`', '%.2f' % ping, '', ''))
     timed = dict(order_delay=opts.order, finish_after=opts.finish)
-    for count, slow in ((1, True), (opts.servers, False), (opts.servers, True)):
-        root, holder, pool = world(top, 'n%d-%s' % (count, slow), **timed)
+    # workers: the default (8), then as many as servers (all orders in one wave)
+    for count, slow, workers in ((1, True, 8), (opts.servers, False, 8), (opts.servers, False, opts.servers),
+                                 (opts.servers, True, 8)):
+        root, holder, pool = world(top, 'n%d-%s-%d' % (count, slow, workers), **timed)
         wall, result = ansible(opts.ansible, collections, 'bitrix.bxenv.bx_pool',
-                               pool_args(root, pool, count, poll_interval=opts.poll, slow_start=slow))
+                               pool_args(root, pool, count, poll_interval=opts.poll, slow_start=slow,
+                                         workers=workers))
         assert result['summary'].get('added') == count, result
-        rows.append(('%d server(s), slow_start=%s' % (count, slow), '%.2f' % wall,
+        rows.append(('%d server(s), slow_start=%s, workers=%d' % (count, slow, workers), '%.2f' % wall,
                      '%d order, %d order_status' % (calls(holder, 'order'), calls(holder, 'order_status')),
                      'changed=%s' % result['changed']))
         if count == opts.servers and slow:

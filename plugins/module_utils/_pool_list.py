@@ -42,7 +42,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Erro
 ORDER, WAIT, POOL_ADD = 'order', 'wait', 'pool add'
 # How much the wait between two status calls of one order may grow: up to
 # BACKOFF_CAP times poll_interval, each wait drawn within +-JITTER of it.
-BACKOFF, BACKOFF_CAP, JITTER = 1.5, 4, 0.1
+BACKOFF, BACKOFF_CAP, JITTER = 1.5, 2, 0.1
 _MASKED_VARS = ('host_pass', 'host_id')
 # An entry's states, in the order the summary line names them.
 STATES = ('added', 'in_pool', 'would_add', 'not_ordered', 'pending', 'unknown_outcome', 'failed')

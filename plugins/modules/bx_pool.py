@@ -92,7 +92,7 @@ options:
   poll_interval:
     description:
       - The base of each order's wait between two status calls, from C(1) to C(3600).
-      - The wait grows by half at every call up to four times this value,
+      - The wait grows by half at every call up to twice this value,
         each drawn within 10% of it, so many orders do not poll in step.
     type: int
     default: 15

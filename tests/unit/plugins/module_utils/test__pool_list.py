@@ -24,7 +24,7 @@ from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxErro
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import Providers
 
 from ...fakes import cloud_orders, make_cloud_provider, set_cloud, wait_gone
-from .pool_helpers import FakeResolver, folder_digest, make_pool
+from .pool_helpers import FakeResolver, folder_digest, make_pool, seeded_rng
 
 FAST = dict(order_delay=0.3, finish_after=0.6)
 
@@ -98,6 +98,19 @@ def test_status_calls_stay_within_the_budget(world):
     holder = cloud(world, order_delay=0, finish_after=1.6)
     converge(world, servers(5), poll_interval=0.2, slow_start=False)
     assert len(calls(holder, 'order_status')) <= 5 * (8 + 2)
+
+
+@pytest.mark.parametrize('finish', [15, 120, 600, 1800])
+def test_the_backoff_keeps_the_budget_and_sees_a_finished_order_soon(finish):
+    """With poll_interval 15: at most finish/15 + 2 status calls until an
+    order finishing after ``finish`` s is seen, and seen at most one capped
+    wait (2 x 15 s, plus jitter) after it finished."""
+    rng, base, now, polls = seeded_rng(), 15, 0.0, 0
+    while now < finish:
+        now += _pool_list._backoff(base, polls, rng)
+        polls += 1
+    assert polls <= finish / base + 2
+    assert now - finish <= base * _pool_list.BACKOFF_CAP * (1 + _pool_list.JITTER)
 
 
 def test_check_mode_calls_only_help_and_order_status_and_writes_nothing(world):
