@@ -68,6 +68,8 @@ bgstep docs-check          lint         tests/ci/nox.sh -s docs-check
 bgstep antsibull-changelog lint         tests/ci/nox.sh -s changelog
 bgstep docs                docs         tests/ci/nox.sh -s docs
 bgstep build-import-check  ecosystem    tests/ci/build_import_check.sh
+bgstep eco-ee              ecosystem    tests/ci/nox.sh -s eco-ee
+bgstep eco-runner          ecosystem    tests/ci/nox.sh -s eco-runner
 # the real-timing tests (answers after silences) test the collection's own
 # runner, the same on every ansible-core: they run once, on the main line,
 # whose units run as an unprivileged user
@@ -80,8 +82,6 @@ step e2e-add-to-pool       e2e          tests/ci/nox.sh -s e2e-add-to-pool
 step e2e-pool              e2e          tests/ci/nox.sh -s e2e-pool
 step e2e-demo              e2e          tests/ci/nox.sh -s e2e-demo
 step e2e-lab-units         e2e          tests/ci/nox.sh -s e2e-lab-units
-step eco-ee                ecosystem    tests/ci/nox.sh -s eco-ee
-step eco-runner            ecosystem    tests/ci/nox.sh -s eco-runner
 # ---------------------------------------------------------------------------
 
 if [ "${1:-}" = "--clean" ]; then
