@@ -56,7 +56,7 @@ options:
     default: false
 '''
 
-    # Modules that can wait for an order (argspec: _module.wait_argument_spec).
+    # Modules that can wait for an order (argspec: _module_pool.wait_argument_spec).
     WAIT = r'''
 options:
   wait:
@@ -86,7 +86,7 @@ options:
     default: 15
 '''
 
-    # Modules that add servers to the pool, copying the pool key to them (argspec: _module.pool_argument_spec).
+    # Modules that add servers to the pool, copying the pool key to them (argspec: _module_pool.pool_argument_spec).
     POOL = r'''
 options:
   pool_dir:

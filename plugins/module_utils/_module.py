@@ -5,8 +5,10 @@
 """What every bitrix.bxenv module shares: options, the providers, one failure
 path (``run_or_fail``) and one result path (``exit_with``).
 
-This is the only module_utils file that knows about AnsibleModule; the core
-stays plain Python.
+With ``_module_pool`` (the options of the modules that wait for orders and
+add servers, kept apart so that the others do not load the pool and ssh
+code at every run), the only module_utils files that know about
+AnsibleModule; the core stays plain Python.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,7 +17,6 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import missing_required_lib
 
-from ansible_collections.bitrix.bxenv.plugins.module_utils import _orders, _pool, _ssh
 from ansible_collections.bitrix.bxenv.plugins.module_utils._errors import BxError
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import mask_secrets
 from ansible_collections.bitrix.bxenv.plugins.module_utils._provider import (
@@ -44,34 +45,6 @@ def secrets_argument_spec():
     return dict(reveal_secrets=dict(type='bool', default=False))
 
 
-def wait_argument_spec():
-    """``bitrix.bxenv.provider.wait``; read by ``wait_for``."""
-    return dict(
-        wait=dict(type='bool', default=False),
-        wait_timeout=dict(type='int', default=_orders.DEFAULT_WAIT_TIMEOUT),
-        poll_interval=dict(type='int', default=_orders.DEFAULT_POLL_INTERVAL),
-    )
-
-
-def pool_argument_spec():
-    """``bitrix.bxenv.provider.pool``: the pool folder and the key copy (``ssh_options``)."""
-    return dict(
-        pool_dir=dict(type='path', default=_pool.DEFAULT_POOL_DIR),
-        ssh_user=dict(type='str', default='root'),
-        ssh_port=dict(type='int', default=22),
-        ssh_key_file=dict(type='path'),
-        ssh_timeout=dict(type='int', default=10),
-        ssh_log_file=dict(type='path', default=_ssh.LOG_FILE),
-    )
-
-
-def ssh_options(module):
-    """The key copy's options (``_ssh.key_copier``) from ``pool_argument_spec``'s."""
-    params = module.params
-    return dict(timeout=params['ssh_timeout'], user=params['ssh_user'], port=params['ssh_port'],
-                log_file=params['ssh_log_file'])
-
-
 def argument_spec(*parts, **options):
     """One argspec from the shared parts and the module's own ``options``."""
     spec = {}
@@ -88,13 +61,6 @@ def check_numbers(module):
         check_settings(**dict((name, module.params[name]) for name in SETTING_RANGES if name in module.params))
     except BxError as exc:
         module.fail_json(msg=exc.message)
-
-
-def wait_for(module):
-    """The wait the task asked for, as the core takes it (``{'timeout', 'interval'}``
-    of ``_orders.wait``), or None; ``providers_for`` checks the numbers."""
-    params = module.params
-    return dict(timeout=params['wait_timeout'], interval=params['poll_interval']) if params['wait'] else None
 
 
 def providers_for(module):

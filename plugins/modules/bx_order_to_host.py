@@ -215,9 +215,11 @@ elapsed:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
-    providers_for, run_or_fail, secrets_argument_spec,
-    ssh_options, wait_argument_spec, wait_for,
+    argument_spec, exit_with, provider_argument_spec, providers_for, run_or_fail,
+    secrets_argument_spec,
+)
+from ansible_collections.bitrix.bxenv.plugins.module_utils._module_pool import (
+    pool_argument_spec, ssh_options, wait_argument_spec, wait_for,
 )
 from ansible_collections.bitrix.bxenv.plugins.module_utils._order_to_host import add_order
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import add_result

@@ -258,10 +258,10 @@ pool_key_file:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
-    argument_spec, exit_with, pool_argument_spec, provider_argument_spec,
-    providers_for, run_or_fail, secrets_argument_spec,
-    ssh_options,
+    argument_spec, exit_with, provider_argument_spec, providers_for, run_or_fail,
+    secrets_argument_spec,
 )
+from ansible_collections.bitrix.bxenv.plugins.module_utils._module_pool import pool_argument_spec, ssh_options
 from ansible_collections.bitrix.bxenv.plugins.module_utils._orders import DEFAULT_POLL_INTERVAL, DEFAULT_WAIT_TIMEOUT
 from ansible_collections.bitrix.bxenv.plugins.module_utils._pool_list import converge
 from ansible_collections.bitrix.bxenv.plugins.module_utils._queries import DEFAULT_WORKERS

@@ -231,8 +231,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.bitrix.bxenv.plugins.module_utils._module import (
     argument_spec, exit_with, provider_argument_spec, providers_for,
-    run_or_fail, secrets_argument_spec, wait_argument_spec, wait_for,
+    run_or_fail, secrets_argument_spec,
 )
+from ansible_collections.bitrix.bxenv.plugins.module_utils._module_pool import wait_argument_spec, wait_for
 from ansible_collections.bitrix.bxenv.plugins.module_utils._orders import place_and_wait
 from ansible_collections.bitrix.bxenv.plugins.module_utils._output import order_result
 
