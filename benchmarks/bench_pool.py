@@ -6,9 +6,10 @@
 A fake cloud provider (tests/unit/cloud_provider.py) whose ``order`` answers
 after ORDER seconds and whose orders finish FINISH seconds later; a pool
 folder; then ``ansible localhost -m bitrix.bxenv.bx_pool`` for 1 server and
-for N servers (with and without slow start; 8 workers, the default, and N), a re-run of the N (no order
-call, changed false), and the status calls of N orders that finish after
-LONG seconds with ``poll_interval`` POLL (the budget: N x (LONG/POLL + 2)).
+for N servers (with and without slow start; 8 workers, the default, and N),
+a re-run of the N (no order call, changed false), and the status calls of N
+orders that finish after LONG seconds with ``poll_interval`` POLL (the
+budget: N x (LONG/POLL + 2)).
 Prints a Markdown table.
 
     python3 benchmarks/bench_pool.py [--ansible PATH] [--servers 10] [--order 3] [--finish 3]

@@ -5,9 +5,8 @@
 """What every bitrix.bxenv module shares: options, the providers, one failure
 path (``run_or_fail``) and one result path (``exit_with``).
 
-With ``_module_pool`` (the options of the modules that wait for orders and
-add servers, kept apart so that the others do not load the pool and ssh
-code at every run), the only module_utils files that know about
+The options of the modules that wait for orders and add servers are in
+``_module_pool``. These two are the only module_utils files that know about
 AnsibleModule; the core stays plain Python.
 """
 

@@ -227,21 +227,20 @@ def _pump(process, data, output, deadline, max_output, clock, pipe_grace):
         poller.register(watch, select.POLLIN)
     exited = False
     try:
-        while busy or not (exited or watch is None):
+        while busy or (watch is not None and not exited):
             now = clock()
-            if not exited and watch is None and process.poll() is not None:
-                exited = True
-                deadline = min(deadline, now + pipe_grace)
+            if watch is None and not exited and process.poll() is not None:
+                exited, deadline = True, min(deadline, now + pipe_grace)
             remaining = deadline - now
             if remaining <= 0:
-                return not exited, None, exited and bool(busy), exited
-            if not (exited or watch is not None):
+                # an exited program's pipes are still open here: held open, not a timeout
+                return not exited, None, exited, exited
+            if watch is None and not exited:
                 remaining = min(remaining, _EXIT_POLL)
             for fd, dummy in poller.poll(remaining * 1000.0):
                 if fd == watch:
                     poller.unregister(watch)
-                    exited = True
-                    deadline = min(deadline, clock() + pipe_grace)
+                    exited, deadline = True, min(deadline, clock() + pipe_grace)
                 elif fd == stdin:
                     pending = _feed(process, poller, pending)
                     if process.stdin.closed:
